@@ -1,0 +1,93 @@
+"""Wake a worker for a record. The queue is only a signal; the database is truth.
+
+Job ids are deterministic and carry the attempt number, so enqueueing twice is
+harmless (``unique=True``) and a finished job's id never blocks a later retry.
+A Redis failure here is logged and forgotten: the sweeper finds the record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+import django_rq
+from django.conf import settings
+from django.db import transaction
+from redis.exceptions import RedisError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+
+logger = logging.getLogger(__name__)
+
+TERMINAL = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+
+
+def job_id(record_id: int, attempt: int) -> str:
+    return f"sync-record-{record_id}-a{attempt}"
+
+
+def queue():
+    return django_rq.get_queue(settings.LEDGERBRIDGE["QUEUE"])
+
+
+def _job_options() -> dict:
+    lease = settings.LEDGERBRIDGE["LEASE_SECONDS"]
+    # RQ kills a job before our lease runs out, so a stuck job never overlaps the
+    # sweeper's recovery of the same record.
+    return {
+        "job_timeout": max(lease - 5, 1),
+        "result_ttl": 3600,
+        "failure_ttl": 7 * 86400,
+    }
+
+
+def enqueue(record_id: int, attempt: int, *, at: datetime | None = None) -> bool:
+    """Queue (or schedule) the job for ``attempt``; False when already queued."""
+    from integrations.jobs import run_sync_record
+
+    q, jid = queue(), job_id(record_id, attempt)
+    try:
+        if at is None:
+            q.enqueue(
+                run_sync_record, record_id, job_id=jid, unique=True, **_job_options()
+            )
+        else:
+            options = _job_options()
+            job = q.create_job(
+                run_sync_record,
+                args=(record_id,),
+                job_id=jid,
+                timeout=options["job_timeout"],
+                result_ttl=options["result_ttl"],
+                failure_ttl=options["failure_ttl"],
+                status=JobStatus.SCHEDULED,
+            )
+            q.schedule_job(job, at, unique=True)
+        return True
+    except DuplicateJobError:
+        return False
+    except RedisError:
+        logger.warning("Redis unavailable; record %s waits for the sweeper", record_id)
+        return False
+
+
+def requeue_if_lost(record_id: int, attempt: int) -> bool:
+    """Enqueue unless a live job for this attempt exists (used by the sweeper)."""
+    if enqueue(record_id, attempt):
+        return True
+    try:
+        job = Job.fetch(job_id(record_id, attempt), connection=queue().connection)
+    except NoSuchJobError:  # finished and expired between the two calls
+        return enqueue(record_id, attempt)
+    if job.get_status(refresh=False) in TERMINAL:
+        job.delete()
+        return enqueue(record_id, attempt)
+    return False
+
+
+def enqueue_on_commit(pairs: Iterable[tuple[int, int]]) -> None:
+    """After the surrounding transaction commits, queue each (record id, attempt)."""
+    pairs = list(pairs)
+    if pairs:
+        transaction.on_commit(lambda: [enqueue(rid, attempt) for rid, attempt in pairs])

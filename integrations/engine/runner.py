@@ -1,0 +1,269 @@
+"""Claim a record, run its flow's steps, record the outcome.
+
+The only code (besides services) that changes ``SyncRecord.status``, and always
+by compare-and-set on (status, attempts): a second worker, a stale job or the
+sweeper can never make a record run twice at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import traceback
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.engine import dispatch, retry
+from integrations.engine.errors import AuthRevoked, RateLimited, SyncError, classify
+from integrations.flows import registry
+from integrations.flows.base import Run
+from integrations.models import (
+    AttemptOutcome,
+    ConnectionStatus,
+    CrossReference,
+    RecordStatus,
+    SyncAttempt,
+    SyncRecord,
+)
+
+logger = logging.getLogger(__name__)
+
+CLAIMABLE = (RecordStatus.PENDING, RecordStatus.RETRY_SCHEDULED)
+# Records of a connection that needs re-authorisation wait this long between looks.
+AUTH_WAIT = timedelta(minutes=15)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_record(record_id: int, *, worker: str | None = None) -> str:
+    """Run one attempt of a record if it is ours to run; returns what happened."""
+    record = (
+        SyncRecord.objects.select_related(
+            "flow_config__source_connection", "flow_config__target_connection"
+        )
+        .filter(pk=record_id)
+        .first()
+    )
+    if record is None:
+        return "missing"
+    now = timezone.now()
+    if record.status not in CLAIMABLE:
+        return f"not claimable ({record.status})"
+    if record.next_attempt_at and record.next_attempt_at > now:
+        return "not due"
+    if not _may_run(record):
+        return "waiting (flow disabled or connection needs re-authorisation)"
+
+    number = record.attempts + 1
+    lease = now + timedelta(seconds=settings.LEDGERBRIDGE["LEASE_SECONDS"])
+    worker = worker or worker_name()
+    claimed = SyncRecord.objects.filter(
+        pk=record.pk, status=record.status, attempts=record.attempts
+    ).update(
+        status=RecordStatus.RUNNING,
+        attempts=number,
+        lease_expires_at=lease,
+        next_attempt_at=None,
+        claimed_by=worker,
+        updated_at=now,
+    )
+    if claimed != 1:
+        return "claimed elsewhere"
+    record.status, record.attempts, record.lease_expires_at = (
+        RecordStatus.RUNNING,
+        number,
+        lease,
+    )
+    attempt = SyncAttempt.objects.create(
+        record=record, number=number, worker=worker, started_at=now
+    )
+    return _execute(record, attempt)
+
+
+def _may_run(record: SyncRecord) -> bool:
+    config = record.flow_config
+    connections = [config.source_connection, config.target_connection]
+    return config.enabled and all(
+        c is None or c.status == ConnectionStatus.ACTIVE for c in connections
+    )
+
+
+def _save_state(record: SyncRecord):
+    def save(state: dict) -> None:
+        SyncRecord.objects.filter(
+            pk=record.pk, status=RecordStatus.RUNNING, attempts=record.attempts
+        ).update(step_state=state)
+
+    return save
+
+
+def _execute(record: SyncRecord, attempt: SyncAttempt) -> str:
+    started = time.monotonic()
+    run = Run(
+        record=record,
+        flow_config=record.flow_config,
+        attempt=attempt,
+        state=dict(record.step_state or {}),
+        save_state=_save_state(record),
+    )
+    steps: list[str] = []
+    try:
+        flow = registry.get(record.flow)
+        if "load" in run.state:
+            target_ids = run.state["load"]
+        elif flow.is_up_to_date(run):
+            steps.append("skip")
+            return _succeed(run, steps, {}, started, skipped=True)
+        else:
+            steps.append("extract")
+            raw = flow.extract(run)
+            steps.append("transform")
+            document = flow.transform(run, raw)
+            steps.append("validate")
+            flow.validate(run, document)
+            steps.append("load")
+            target_ids = flow.load(run, document) or {}
+            if flow.has_confirm():
+                # Remember the write before confirming, so a failed confirm is
+                # retried without writing to the target a second time.
+                run.state["load"] = target_ids
+                run.save_state(run.state)
+        if flow.has_confirm():
+            steps.append("confirm")
+            flow.confirm(run, target_ids)
+        return _succeed(run, steps, target_ids, started)
+    except Exception as exc:  # noqa: BLE001 - every failure must end in a state
+        error = classify(exc)
+        return _fail(run, steps, error, exc, started)
+
+
+def _succeed(run: Run, steps, target_ids: dict, started: float, *, skipped=False):
+    record, now = run.record, timezone.now()
+    with transaction.atomic():
+        won = SyncRecord.objects.filter(
+            pk=record.pk, status=RecordStatus.RUNNING, attempts=record.attempts
+        ).update(
+            status=RecordStatus.SUCCEEDED,
+            target_ids=target_ids,
+            step_state=run.state,
+            lease_expires_at=None,
+            claimed_by="",
+            error_category="",
+            error_field="",
+            error_message="",
+            finished_at=now,
+            updated_at=now,
+        )
+        outcome = AttemptOutcome.SKIPPED if skipped else AttemptOutcome.SUCCEEDED
+        if won != 1:
+            # Our lease expired and the sweeper handed the record to someone else.
+            # The flow's writes are idempotent, so the other attempt converges.
+            outcome = AttemptOutcome.LOST
+        else:
+            _bind(run)
+        _close_attempt(run, outcome, steps, started, target_ids=target_ids)
+    return outcome
+
+
+def _bind(run: Run) -> None:
+    config = run.flow_config
+    for kind, source_value, target_value in run.bindings:
+        CrossReference.objects.update_or_create(
+            kind=kind,
+            source_connection_id=config.source_connection_id,
+            target_connection_id=config.target_connection_id,
+            source_value=source_value,
+            defaults={"target_value": target_value},
+        )
+
+
+def _fail(run: Run, steps, error: SyncError, exc: BaseException, started: float):
+    from integrations.services import alerts, connections
+
+    record, now = run.record, timezone.now()
+    config = run.flow_config
+    exhausted = retry.attempts_exhausted(
+        record.attempts
+        // (3 if isinstance(error, RateLimited) else 1),  # waits for budget are cheap
+        max_attempts=config.max_attempts,
+    )
+    message = error.message
+    if isinstance(error, AuthRevoked):
+        status, next_at = RecordStatus.RETRY_SCHEDULED, now + AUTH_WAIT
+    elif error.retryable and not exhausted:
+        delay = retry.backoff_delay(
+            record.attempts, retry_after=getattr(error, "retry_after", None)
+        )
+        status, next_at = RecordStatus.RETRY_SCHEDULED, now + delay
+    else:
+        status, next_at = RecordStatus.NEEDS_ATTENTION, None
+        if error.retryable:
+            message = f"Gave up after {record.attempts} attempts. {message}"
+    outcome = (
+        AttemptOutcome.RETRY_SCHEDULED
+        if status == RecordStatus.RETRY_SCHEDULED
+        else AttemptOutcome.NEEDS_ATTENTION
+    )
+    detail = error.detail or "".join(traceback.format_exception(exc))[-8000:]
+    with transaction.atomic():
+        won = SyncRecord.objects.filter(
+            pk=record.pk, status=RecordStatus.RUNNING, attempts=record.attempts
+        ).update(
+            status=status,
+            next_attempt_at=next_at,
+            step_state=run.state,
+            lease_expires_at=None,
+            claimed_by="",
+            error_category=error.category,
+            error_field=error.field,
+            error_message=message,
+            finished_at=now if status == RecordStatus.NEEDS_ATTENTION else None,
+            updated_at=now,
+        )
+        if won != 1:
+            outcome = AttemptOutcome.LOST
+        _close_attempt(
+            run,
+            outcome,
+            steps,
+            started,
+            error=error,
+            message=message,
+            detail=detail,
+        )
+        if won == 1 and isinstance(error, AuthRevoked):
+            for connection in (config.source_connection, config.target_connection):
+                if connection is not None and connection.system == getattr(
+                    error, "system", connection.system
+                ):
+                    connections.mark_needs_reauth(connection, reason=error.message)
+        if won == 1 and status == RecordStatus.NEEDS_ATTENTION:
+            alerts.record_needs_attention(record.pk)
+    if won == 1 and status == RecordStatus.RETRY_SCHEDULED and next_at:
+        transaction.on_commit(
+            lambda: dispatch.enqueue(record.pk, record.attempts + 1, at=next_at)
+        )
+    return outcome
+
+
+def _close_attempt(run: Run, outcome, steps, started, *, target_ids=None, error=None,
+                   message="", detail="") -> None:  # fmt: skip
+    SyncAttempt.objects.filter(pk=run.attempt.pk).update(
+        outcome=outcome,
+        finished_at=timezone.now(),
+        steps_run=steps,
+        api_calls=run.api_calls,
+        target_ids=target_ids or {},
+        error_category=error.category if error else "",
+        error_field=error.field if error else "",
+        error_message=message,
+        error_detail=detail,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )

@@ -1,0 +1,159 @@
+"""What a flow author writes: five steps, nothing about status, locks or retries."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+from integrations.models import (
+    CrossReference,
+    FieldMapping,
+    FlowConfig,
+    SyncAttempt,
+    SyncRecord,
+)
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """What an inbound event asks the engine to sync."""
+
+    source_object_type: str
+    source_id: str
+    payload: dict
+    source_version: str = ""
+
+
+def idempotency_key(
+    flow_config: FlowConfig, spec: RecordSpec, *, event_id: str | None = None
+) -> str:
+    """Same source object + same version (or event) → same key → one record."""
+    version = spec.source_version or event_id or ""
+    raw = ":".join(
+        [
+            flow_config.flow,
+            str(flow_config.pk),
+            spec.source_object_type,
+            spec.source_id,
+            version,
+        ]
+    )
+    if len(raw) <= 200:
+        return raw
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    return f"{flow_config.flow}:{flow_config.pk}:sha256:{digest}"
+
+
+@dataclass
+class Run:
+    """Everything a flow step may use for one attempt of one record."""
+
+    record: SyncRecord
+    flow_config: FlowConfig
+    attempt: SyncAttempt
+    state: dict
+    save_state: Callable[[dict], None]
+    api_calls: list = field(default_factory=list)
+    bindings: list = field(default_factory=list)
+
+    @property
+    def payload(self) -> dict:
+        return self.record.effective_payload
+
+    @property
+    def options(self) -> dict:
+        return self.flow_config.options
+
+    @cached_property
+    def mappings(self) -> list[FieldMapping]:
+        return list(self.flow_config.mappings.filter(enabled=True))
+
+    def once(self, key: str, step: Callable[[], Any]) -> Any:
+        """Run ``step`` at most once across attempts; remember its result at once.
+
+        For flows that write to two systems: when the second write fails, the retry
+        finds the first write's result here and does not repeat it.
+        """
+        done = self.state.setdefault("once", {})
+        if key in done:
+            return done[key]
+        done[key] = step()
+        self.save_state(self.state)
+        return done[key]
+
+    def xref(self, kind: str, value: str) -> str | None:
+        row = (
+            CrossReference.objects.filter(
+                kind=kind,
+                source_connection_id=self.flow_config.source_connection_id,
+                target_connection_id=self.flow_config.target_connection_id,
+                source_value=value,
+            )
+            .values_list("target_value", flat=True)
+            .first()
+        )
+        return row
+
+    def bind(self, kind: str, source_value: str, target_value: str) -> None:
+        """Record a cross-reference, written in the same transaction as success."""
+        self.bindings.append((kind, source_value, target_value))
+
+    def log_call(
+        self, system: str, method: str, url: str, status: int | str, started: float
+    ) -> None:
+        self.api_calls.append(
+            {
+                "system": system,
+                "method": method,
+                "url": url,
+                "status": status,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+            }
+        )
+
+
+class Flow:
+    """Base class; the runner calls the steps in order and owns everything else."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+    target: ClassVar[str] = ""
+
+    def records_from_event(self, body: Any, *, topic: str) -> list[RecordSpec]:
+        """Turn an inbound event's parsed body into the records it asks for."""
+        raise NotImplementedError(f"{self.name} does not accept inbound events")
+
+    def poll(
+        self, config: FlowConfig, *, watermark: str
+    ) -> tuple[list[RecordSpec], str]:
+        """Changes since ``watermark``, and the watermark to store after them."""
+        raise NotImplementedError(f"{self.name} cannot poll")
+
+    def is_up_to_date(self, run: Run) -> bool:
+        return False
+
+    def extract(self, run: Run) -> Any:
+        return run.payload
+
+    def transform(self, run: Run, raw: Any) -> Any:
+        from integrations import mapping
+
+        return mapping.apply(run.mappings, raw, xref=run.xref)
+
+    def validate(self, run: Run, document: Any) -> None:
+        return None
+
+    def load(self, run: Run, document: Any) -> dict:
+        raise NotImplementedError
+
+    def confirm(self, run: Run, target_ids: dict) -> None:
+        return None
+
+    @classmethod
+    def has_confirm(cls) -> bool:
+        return cls.confirm is not Flow.confirm

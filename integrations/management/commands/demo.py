@@ -1,0 +1,147 @@
+"""``make demo``: migrate, load demo data, and supervise every process.
+
+One process group: the embedded redis-server (when REDIS_URL is unset), the
+portal under gunicorn, RQ workers, the scheduler and the vendor simulators.
+Ctrl-C (or any child dying) stops them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from portal import embedded
+
+DEMO_USER, DEMO_PASSWORD = "admin", "ledgerbridge"
+
+
+class Command(BaseCommand):
+    help = "Run the whole product on this machine with demo data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Prepare data, start nothing."
+        )
+
+    def handle(self, *args, host, port, workers, no_serve, **options):
+        children: list[tuple[str, subprocess.Popen]] = []
+        if settings.REDIS_IS_EMBEDDED and not embedded.redis_is_up(
+            settings.EMBEDDED_REDIS_DIR
+        ):
+            children.append(
+                (
+                    "redis",
+                    _spawn(
+                        embedded.redis_command(
+                            settings.EMBEDDED_REDIS_DIR, daemonize=False
+                        )
+                    ),
+                )
+            )
+            embedded.wait_for_redis(settings.EMBEDDED_REDIS_DIR)
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)
+            call_command("load_demo_data", password=DEMO_PASSWORD)
+            if no_serve:
+                return
+            children.extend(self._start(host, port, workers))
+            self._announce(host, port)
+            self._supervise(children)
+        finally:
+            _stop_all(children)
+
+    def _start(self, host: str, port: int, workers: int):
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        started = [
+            (
+                "web",
+                _spawn(
+                    [
+                        sys.executable, "-m", "gunicorn", "portal.wsgi:application",
+                        "--bind", f"{host}:{port}", "--workers", "2",
+                        "--access-logfile", "-", "--log-level", "warning",
+                    ]
+                ),
+            ),
+            ("scheduler", _spawn([*manage, "run_scheduler"])),
+        ]  # fmt: skip
+        for number in range(1, workers + 1):
+            command = [*manage, "rqworker", "high", "default", "low"]
+            if number == 1:
+                command.append("--with-scheduler")
+            started.append((f"worker-{number}", _spawn(command)))
+        from integrations.sandbox import processes
+
+        started.extend((name, _spawn(cmd)) for name, cmd in processes.demo_commands())
+        return started
+
+    def _announce(self, host: str, port: int) -> None:
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nLedgerBridge is running.\n"
+                f"  Admin:  http://{host}:{port}/admin/\n"
+                f"  Login:  {DEMO_USER} / {DEMO_PASSWORD}\n"
+                f"  Health: http://{host}:{port}/health/\n"
+                f"  API:    http://{host}:{port}/api/docs/\n"
+                f"Press Ctrl-C to stop everything.\n"
+            )
+        )
+
+    def _supervise(self, children) -> None:
+        stopping = {"signal": None}
+
+        def on_signal(signum, frame):
+            stopping["signal"] = signum
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        while stopping["signal"] is None:
+            for name, process in children:
+                if process.poll() is not None:
+                    self.stderr.write(
+                        f"{name} exited with code {process.returncode}; stopping all."
+                    )
+                    raise SystemExit(1)
+            time.sleep(0.5)
+        self.stdout.write("\nStopping…")
+
+
+def _spawn(command: list[str]) -> subprocess.Popen:
+    # Each child leads its own process group, so stopping it stops its children
+    # (gunicorn's workers, RQ's work-horses) too.
+    return subprocess.Popen(command, start_new_session=True, env=os.environ.copy())
+
+
+def _stop_all(children, timeout: float = 10.0) -> None:
+    """Stop the clients first and Redis last, so workers shut down cleanly."""
+    clients = [(n, p) for n, p in children if n != "redis"]
+    servers = [(n, p) for n, p in children if n == "redis"]
+    for group in (clients, servers):
+        for _, process in group:
+            if process.poll() is None:
+                _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for _, process in group:
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)

@@ -1,0 +1,36 @@
+from integrations.models.alerts import Alert, AlertChannel, AlertRule
+from integrations.models.apikeys import ConnectionAPIKey
+from integrations.models.connections import Connection, ConnectionStatus, System
+from integrations.models.flows import FlowConfig, Trigger
+from integrations.models.mappings import FieldMapping, Transform
+from integrations.models.records import (
+    AttemptOutcome,
+    ErrorCategory,
+    InboundEvent,
+    RecordStatus,
+    SyncAttempt,
+    SyncRecord,
+)
+from integrations.models.xrefs import CrossReference, XrefKind
+
+__all__ = [
+    "Alert",
+    "AlertChannel",
+    "AlertRule",
+    "AttemptOutcome",
+    "Connection",
+    "ConnectionAPIKey",
+    "ConnectionStatus",
+    "CrossReference",
+    "ErrorCategory",
+    "FieldMapping",
+    "FlowConfig",
+    "InboundEvent",
+    "RecordStatus",
+    "SyncAttempt",
+    "SyncRecord",
+    "System",
+    "Transform",
+    "Trigger",
+    "XrefKind",
+]

@@ -1,0 +1,161 @@
+"""The inbox: store what arrived, then make records of it, in one transaction.
+
+A provider that delivers the same event twice (they all do) gets the first
+delivery's answer, and nothing new is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from integrations.engine import dispatch
+from integrations.engine.errors import SyncError
+from integrations.flows import registry
+from integrations.flows.base import RecordSpec, idempotency_key
+from integrations.models import (
+    Connection,
+    FlowConfig,
+    InboundEvent,
+    SyncRecord,
+    Trigger,
+)
+
+
+@dataclass
+class Accepted:
+    event: InboundEvent
+    duplicate: bool
+    records: list[SyncRecord] = field(default_factory=list)
+    error: str = ""
+    error_field: str = ""
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def accept(
+    connection: Connection,
+    *,
+    body: bytes,
+    headers: dict,
+    provider_event_id: str | None = None,
+    topic: str = "",
+    signature_verified: bool,
+    remote_addr: str | None = None,
+) -> Accepted:
+    """Store the raw event and create (or find) its SyncRecords atomically."""
+    digest = body_hash(body)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = InboundEvent.objects.create(
+                    connection=connection,
+                    provider=connection.system,
+                    topic=topic,
+                    provider_event_id=provider_event_id or None,
+                    body_sha256=digest,
+                    body=body,
+                    headers=headers,
+                    signature_verified=signature_verified,
+                    remote_addr=remote_addr,
+                )
+        except IntegrityError:
+            return _duplicate(connection, provider_event_id, digest)
+        try:
+            parsed = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return _refuse(event, f"The body is not valid JSON: {exc}", "body")
+        try:
+            records = _records_for(event, parsed, topic, provider_event_id)
+        except SyncError as exc:
+            return _refuse(event, exc.message, exc.field)
+        return Accepted(event=event, duplicate=False, records=records)
+
+
+def _duplicate(connection, provider_event_id, digest) -> Accepted:
+    lookup = (
+        {"provider_event_id": provider_event_id}
+        if provider_event_id
+        else {"provider_event_id__isnull": True, "body_sha256": digest}
+    )
+    existing = InboundEvent.objects.get(connection=connection, **lookup)
+    InboundEvent.objects.filter(pk=existing.pk).update(deliveries=F("deliveries") + 1)
+    return Accepted(
+        event=existing,
+        duplicate=True,
+        records=list(existing.records.all()),
+        error=existing.error,
+    )
+
+
+def _refuse(event: InboundEvent, message: str, field_name: str) -> Accepted:
+    """Keep the event (it was signed correctly) but explain why nothing was made."""
+    event.error = f"{field_name}: {message}" if field_name else message
+    InboundEvent.objects.filter(pk=event.pk).update(error=event.error)
+    return Accepted(event=event, duplicate=False, error=message, error_field=field_name)
+
+
+def _records_for(event, parsed, topic, provider_event_id) -> list[SyncRecord]:
+    configs = FlowConfig.objects.filter(
+        source_connection=event.connection, trigger=Trigger.WEBHOOK
+    )
+    records, to_wake = [], []
+    for config in configs:
+        flow = registry.get(config.flow)
+        for spec in flow.records_from_event(parsed, topic=topic):
+            record, created = create_record(
+                config,
+                spec,
+                event=event,
+                event_id=provider_event_id or event.body_sha256,
+            )
+            records.append(record)
+            if created and config.enabled:
+                to_wake.append((record.pk, 1))
+    if not configs:
+        event.error = "No flow takes events from this connection; the event is kept."
+        InboundEvent.objects.filter(pk=event.pk).update(error=event.error)
+    dispatch.enqueue_on_commit(to_wake)
+    return records
+
+
+def create_record(
+    config: FlowConfig,
+    spec: RecordSpec,
+    *,
+    event: InboundEvent | None = None,
+    event_id: str | None = None,
+) -> tuple[SyncRecord, bool]:
+    """Get or create the record for ``spec``; safe under concurrent deliveries."""
+    key = idempotency_key(config, spec, event_id=event_id)
+    try:
+        with transaction.atomic():
+            record = SyncRecord.objects.create(
+                flow_config=config,
+                flow=config.flow,
+                event=event,
+                source_system=config.source_connection.system,
+                source_object_type=spec.source_object_type,
+                source_id=spec.source_id,
+                source_version=spec.source_version,
+                idempotency_key=key,
+                payload=spec.payload,
+            )
+            return record, True
+    except IntegrityError:
+        return SyncRecord.objects.get(idempotency_key=key), False
+
+
+def submit(config: FlowConfig, spec: RecordSpec, *, event_id: str | None = None):
+    """Create a record outside any webhook (polls, manual runs) and wake a worker."""
+    with transaction.atomic():
+        record, created = create_record(config, spec, event_id=event_id)
+        if created and config.enabled:
+            dispatch.enqueue_on_commit([(record.pk, 1)])
+    return record, created

