@@ -66,9 +66,14 @@ def health(request: HttpRequest) -> JsonResponse:
         "queue": queue_info,
         "oldest_pending": pending,
     }
-    healthy = all(check["ok"] for check in checks.values())
+    failing = [name for name, check in checks.items() if not check["ok"]]
+    healthy = not failing
     return JsonResponse(
-        {"status": "ok" if healthy else "unhealthy", "checks": checks},
+        {
+            "status": "ok" if healthy else "unhealthy",
+            "failing": failing,
+            "checks": checks,
+        },
         status=200 if healthy else 503,
     )
 

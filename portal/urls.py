@@ -17,3 +17,9 @@ urlpatterns = [
     path("health/", health.health, name="health"),
     path("", health.root_redirect),
 ]
+
+# JSON for callers of /api/, Django's HTML pages for everything else.
+handler400 = "integrations.api.errors.bad_request"
+handler403 = "integrations.api.errors.permission_denied"
+handler404 = "integrations.api.errors.page_not_found"
+handler500 = "integrations.api.errors.server_error"

@@ -1,2 +1,20 @@
+"""Routes under /api/v1/."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from integrations.api import views
+
 app_name = "api"
-urlpatterns: list = []
+
+router = SimpleRouter()
+router.register("records", views.RecordViewSet, basename="record")
+
+urlpatterns = [
+    *router.urls,
+    path(
+        "inbound/<slug:connection_slug>/",
+        views.InboundView.as_view(),
+        name="inbound",
+    ),
+]
