@@ -73,15 +73,19 @@ def enqueue(record_id: int, attempt: int, *, at: datetime | None = None) -> bool
 
 
 def requeue_if_lost(record_id: int, attempt: int) -> bool:
-    """Enqueue unless a live job for this attempt exists (used by the sweeper)."""
+    """Enqueue unless a live job for this attempt exists (used by the sweeper).
+
+    The caller knows the record is due, so a job still waiting in RQ's scheduled
+    registry is late (no worker runs RQ's scheduler): it is replaced by a queued one.
+    """
     if enqueue(record_id, attempt):
         return True
     try:
         job = Job.fetch(job_id(record_id, attempt), connection=queue().connection)
     except NoSuchJobError:  # finished and expired between the two calls
         return enqueue(record_id, attempt)
-    if job.get_status(refresh=False) in TERMINAL:
-        job.delete()
+    if job.get_status(refresh=False) in TERMINAL | {JobStatus.SCHEDULED}:
+        job.delete(remove_from_queue=True)
         return enqueue(record_id, attempt)
     return False
 

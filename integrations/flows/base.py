@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
 
+from integrations.engine.errors import ValidationFailed
 from integrations.models import (
     CrossReference,
     FieldMapping,
@@ -48,6 +49,32 @@ def idempotency_key(
     return f"{flow_config.flow}:{flow_config.pk}:sha256:{digest}"
 
 
+def specs_from_generic_body(body: Any) -> list[RecordSpec]:
+    """The generic inbound shape: one object with an ``id``, or ``{"items": [...]}``.
+
+    Optional ``type`` and ``version`` keys name the object type and its version.
+    """
+    items = body.get("items") if isinstance(body, dict) and "items" in body else [body]
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed("items must be a non-empty list.", field="items")
+    specs = []
+    for index, item in enumerate(items):
+        where = f"items.{index}." if len(items) > 1 or "items" in body else ""
+        if not isinstance(item, dict):
+            raise ValidationFailed("Each item must be a JSON object.", field=where[:-1])
+        if item.get("id") in (None, ""):
+            raise ValidationFailed("Each item needs an id.", field=f"{where}id")
+        specs.append(
+            RecordSpec(
+                source_object_type=str(item.get("type") or "document"),
+                source_id=str(item["id"]),
+                source_version=str(item.get("version") or ""),
+                payload=item,
+            )
+        )
+    return specs
+
+
 @dataclass
 class Run:
     """Everything a flow step may use for one attempt of one record."""
@@ -71,6 +98,19 @@ class Run:
     @cached_property
     def mappings(self) -> list[FieldMapping]:
         return list(self.flow_config.mappings.filter(enabled=True))
+
+    @cached_property
+    def source(self):
+        """The source system's connector client (calls are logged on the attempt)."""
+        from integrations.engine import clients
+
+        return clients.build(self.flow_config.source_connection, log=self.log_call)
+
+    @cached_property
+    def target(self):
+        from integrations.engine import clients
+
+        return clients.build(self.flow_config.target_connection, log=self.log_call)
 
     def once(self, key: str, step: Callable[[], Any]) -> Any:
         """Run ``step`` at most once across attempts; remember its result at once.

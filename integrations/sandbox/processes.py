@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+from integrations.services.demo import ORDER_DESK_PORT, ORDER_DESK_SECRET
+
 
 def demo_commands() -> list[tuple[str, list[str]]]:
     """(name, command) for each simulator; vendor issues add theirs here."""
-    return []
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    return [
+        (
+            "order-desk-sim",
+            [
+                *manage, "run_generic_sink", "--port", str(ORDER_DESK_PORT),
+                "--secret", ORDER_DESK_SECRET,
+                "--require", "reference", "--require", "customer_email",
+            ],
+        ),
+    ]  # fmt: skip

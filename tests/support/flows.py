@@ -71,7 +71,7 @@ class TestScripted(Flow):
     def load(self, run: Run, document) -> dict:
         payload = run.payload
         conn = _redis()
-        if payload.get("block"):
+        if run.attempt.number <= int(payload.get("block_attempts", 0)):
             conn.rpush(
                 f"ledgerbridge:test:started:{run.record.source_id}", run.attempt.number
             )
