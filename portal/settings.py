@@ -133,6 +133,11 @@ RQ_QUEUES = {
     for name in ("high", "default", "low")
 }
 RQ_SHOW_ADMIN_LINK = True
+RQ = {
+    # Our dispatch decides when to enqueue (on commit); django-rq must enqueue at
+    # once when asked, or DuplicateJobError could not tell us "already queued".
+    "COMMIT_MODE": "auto",
+}
 
 # --- The engine -----------------------------------------------------------------
 LEDGERBRIDGE = {
