@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from integrations.engine.errors import ReferenceMissing, ValidationFailed
@@ -49,9 +49,9 @@ def _transform(mapping: FieldMapping, value: Any, xref) -> Any:
         return str(value).strip().zfill(int(args.get("length", 7)))
     if kind == Transform.DECIMAL:
         try:
-            return str(
-                Decimal(str(value)).quantize(Decimal(args.get("quantum", "0.01")))
-            )
+            quantum = Decimal(args.get("quantum", "0.01"))
+            # Half-up, as invoices and ledgers round, not banker's rounding.
+            return str(Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP))
         except InvalidOperation:
             raise ValidationFailed(
                 f"{value!r} is not a number.", field=mapping.source_field

@@ -28,10 +28,34 @@ def _env_or_fail(name, caster, **kwargs):
         ) from exc
 
 
+def _strict_bool(name: str, *, default: bool) -> bool:
+    """django-environ reads any unknown word as False; we refuse it instead."""
+    raw = env.str(name, default="").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(
+        f"Environment variable {name} is malformed: expected true/false, got {raw!r}"
+    )
+
+
+def _database_url(name: str, *, default: str) -> dict:
+    raw = env.str(name, default=default)
+    if "://" not in raw:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is malformed: expected a URL such as "
+            f"postgres://user@host:5432/name, got {raw!r}"
+        )
+    return _env_or_fail(name, env.db_url, default=default)
+
+
 VAR_DIR = Path(env.str("LEDGERBRIDGE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = _env_or_fail("DEBUG", env.bool, default=False)
+DEBUG = _strict_bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="") or embedded.persistent_secret(
     VAR_DIR / "secret_key"
 )
@@ -97,9 +121,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------
 SQLITE_PATH = VAR_DIR / "ledgerbridge.sqlite3"
 DATABASES = {
-    "default": _env_or_fail(
-        "DATABASE_URL", env.db_url, default=f"sqlite:///{SQLITE_PATH}"
-    )
+    "default": _database_url("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several worker processes write to one file: IMMEDIATE transactions take the
@@ -218,11 +240,11 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _env_or_fail("SESSION_COOKIE_SECURE", env.bool, default=False)
+SESSION_COOKIE_SECURE = _strict_bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if env.bool("BEHIND_TLS_PROXY", default=False):
+if _strict_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Email ----------------------------------------------------------------------
