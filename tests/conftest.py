@@ -21,6 +21,17 @@ def _embedded_redis():
         embedded.stop_redis(settings.EMBEDDED_REDIS_DIR)
 
 
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Pages render ``{% static %}``; tests run without collectstatic's manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _test_flows():
     import tests.support.flows  # noqa: F401 - registers the flows tests use

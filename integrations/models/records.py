@@ -234,4 +234,4 @@ class SyncAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Attempt {self.number} of {self.record_id}: {self.outcome}"
+        return f"Attempt {self.number} of record {self.record_id}: {self.outcome}"

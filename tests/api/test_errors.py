@@ -51,12 +51,13 @@ def test_crash_under_api_answers_json_500(reader, monkeypatch):
 
 
 def test_crash_outside_api_keeps_the_html_500(admin_user, monkeypatch):
-    from django.contrib.admin import site
+    from integrations import selectors
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(site, "index", explode)
+    # The admin index's dashboard reads this selector; make it crash.
+    monkeypatch.setattr(selectors, "status_counts", explode)
     browser = Client(raise_request_exception=False)
     browser.force_login(admin_user)
 

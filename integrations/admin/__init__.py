@@ -1,0 +1,8 @@
+"""The LedgerBridge admin, one module per model family.
+
+Importing the modules registers their ModelAdmins on the portal's admin site.
+"""
+
+from integrations.admin import alerts, connections, flows, records, xrefs
+
+__all__ = ["alerts", "connections", "flows", "records", "xrefs"]
