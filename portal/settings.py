@@ -159,6 +159,9 @@ RQ = {
     # Our dispatch decides when to enqueue (on commit); django-rq must enqueue at
     # once when asked, or DuplicateJobError could not tell us "already queued".
     "COMMIT_MODE": "auto",
+    "WORKER_CLASS": env.str(
+        "RQ_WORKER_CLASS", default="integrations.engine.worker.EngineWorker"
+    ),
 }
 
 # --- The engine -----------------------------------------------------------------
