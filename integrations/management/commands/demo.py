@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand
 from portal import embedded
 
 DEMO_USER, DEMO_PASSWORD = "admin", "ledgerbridge"
+MAX_RESTARTS = 5  # per minute, across workers; beyond that something is wrong
 
 
 class Command(BaseCommand):
@@ -101,6 +102,8 @@ class Command(BaseCommand):
         )
 
     def _supervise(self, children) -> None:
+        """Restart a worker that dies (its record comes back after the lease);
+        any other child dying stops everything, loudly."""
         stopping = {"signal": None}
 
         def on_signal(signum, frame):
@@ -108,13 +111,23 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
+        restarts: list[float] = []
         while stopping["signal"] is None:
-            for name, process in children:
-                if process.poll() is not None:
+            for index, (name, process) in enumerate(children):
+                if process.poll() is None:
+                    continue
+                restarts = [t for t in restarts if t > time.monotonic() - 60]
+                if name.startswith("worker-") and len(restarts) < MAX_RESTARTS:
                     self.stderr.write(
-                        f"{name} exited with code {process.returncode}; stopping all."
+                        f"{name} exited ({process.returncode}); restarting"
                     )
-                    raise SystemExit(1)
+                    restarts.append(time.monotonic())
+                    children[index] = (name, _spawn(process.args))
+                    continue
+                self.stderr.write(
+                    f"{name} exited with code {process.returncode}; stopping all."
+                )
+                raise SystemExit(1)
             time.sleep(0.5)
         self.stdout.write("\nStopping…")
 
