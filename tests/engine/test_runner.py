@@ -168,3 +168,19 @@ def test_bindings_are_written_with_success(redis_conn):
 
     assert record.status == RecordStatus.SUCCEEDED
     assert CrossReference.objects.get().target_value == "01-ABF"
+
+
+def test_write_done_before_a_failure_is_not_repeated_on_retry(redis_conn):
+    config = FlowConfigFactory(flow="test_two_targets")
+    record = _run(_record(config, order_fail_times=1))
+    assert record.status == RecordStatus.RETRY_SCHEDULED
+    assert record.step_state["once"] == {"invoice": "INV-1"}
+
+    SyncRecord.objects.filter(pk=record.pk).update(next_attempt_at=timezone.now())
+    record = _run(record)
+
+    assert record.status == RecordStatus.SUCCEEDED
+    assert record.target_ids == {"invoice": "INV-1", "order": "SO-1"}
+    key = record.idempotency_key
+    assert redis_conn.hget(EFFECTS, f"invoice:{key}") == b"1"
+    assert redis_conn.hget(EFFECTS, f"order:{key}") == b"1"

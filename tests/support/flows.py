@@ -105,3 +105,23 @@ def _failure(kind: str, payload: dict) -> Exception:
     if kind == "crash":
         return RuntimeError("boom")
     return errors.Unavailable("The target server did not answer.")
+
+
+@register
+class TestTwoTargets(Flow):
+    """Writes to two systems; the second write fails the first N attempts."""
+
+    name = "test_two_targets"
+    title = "Test: two targets"
+    source, target = System.GENERIC, System.GENERIC
+
+    def load(self, run: Run, document) -> dict:
+        conn = _redis()
+        key = run.record.idempotency_key
+        invoice = run.once(
+            "invoice", lambda: f"INV-{conn.hincrby(EFFECTS, f'invoice:{key}', 1)}"
+        )
+        if run.attempt.number <= int(run.payload.get("order_fail_times", 0)):
+            raise errors.Unavailable("Sage 100 is not answering.")
+        conn.hincrby(EFFECTS, f"order:{key}", 1)
+        return {"invoice": invoice, "order": "SO-1"}
