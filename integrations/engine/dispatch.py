@@ -7,6 +7,7 @@ A Redis failure here is logged and forgotten: the sweeper finds the record.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -27,8 +28,19 @@ def job_id(record_id: int, attempt: int) -> str:
     return f"sync-record-{record_id}-a{attempt}"
 
 
+@functools.cache
+def _connection():
+    """One Redis client (and connection pool) per process.
+
+    django_rq.get_queue() builds a new client, and so a new connection, on every
+    call: on the webhook path that was a TCP handshake per request. redis-py's
+    pool notices a fork and reconnects in the child, so sharing it is safe.
+    """
+    return django_rq.get_connection(settings.LEDGERBRIDGE["QUEUE"])
+
+
 def queue():
-    return django_rq.get_queue(settings.LEDGERBRIDGE["QUEUE"])
+    return django_rq.get_queue(settings.LEDGERBRIDGE["QUEUE"], connection=_connection())
 
 
 def _job_options() -> dict:
