@@ -143,7 +143,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis and RQ ---------------------------------------------------------------
 EMBEDDED_REDIS_DIR = VAR_DIR / "redis"
 REDIS_URL = env.str("REDIS_URL", default="") or embedded.redis_url(EMBEDDED_REDIS_DIR)
-REDIS_IS_EMBEDDED = "REDIS_URL" not in env
+REDIS_IS_EMBEDDED = not env.str("REDIS_URL", default="")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(
         "Environment variable REDIS_URL is malformed: expected redis://, rediss:// "

@@ -44,14 +44,11 @@ def worker_name() -> str:
 
 def run_record(record_id: int, *, worker: str | None = None) -> str:
     """Run one attempt of a record if it is ours to run; returns what happened."""
-    record = (
-        SyncRecord.objects.select_related(
+    try:
+        record = SyncRecord.objects.select_related(
             "flow_config__source_connection", "flow_config__target_connection"
-        )
-        .filter(pk=record_id)
-        .first()
-    )
-    if record is None:
+        ).get(pk=record_id)
+    except SyncRecord.DoesNotExist:
         return "missing"
     now = timezone.now()
     if record.status not in CLAIMABLE:

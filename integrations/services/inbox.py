@@ -102,9 +102,15 @@ def _refuse(event: InboundEvent, message: str, field_name: str) -> Accepted:
 
 
 def _records_for(event, parsed, topic, provider_event_id) -> list[SyncRecord]:
-    configs = FlowConfig.objects.filter(
-        source_connection=event.connection, trigger=Trigger.WEBHOOK
+    # The event's connection is the source of every config here: share the row
+    # rather than load (and decrypt) it again per config.
+    configs = list(
+        FlowConfig.objects.filter(
+            source_connection=event.connection, trigger=Trigger.WEBHOOK
+        )
     )
+    for config in configs:
+        config.source_connection = event.connection
     records, to_wake = [], []
     for config in configs:
         flow = registry.get(config.flow)

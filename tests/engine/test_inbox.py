@@ -96,3 +96,16 @@ def test_event_for_connection_without_flow_is_kept_and_explained():
 
     assert accepted.records == []
     assert "No flow" in InboundEvent.objects.get().error
+
+
+def test_accepting_an_event_does_not_read_the_connection_again():
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    config = FlowConfigFactory()
+    with CaptureQueriesContext(db) as queries:
+        _accept(config.source_connection, {"id": "1001"})
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert any("integrations_syncrecord" in sql for sql in statements)
+    assert not any('FROM "integrations_connection"' in sql for sql in statements)

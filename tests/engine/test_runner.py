@@ -184,3 +184,9 @@ def test_write_done_before_a_failure_is_not_repeated_on_retry(redis_conn):
     key = record.idempotency_key
     assert redis_conn.hget(EFFECTS, f"invoice:{key}") == b"1"
     assert redis_conn.hget(EFFECTS, f"order:{key}") == b"1"
+
+
+def test_queue_reuses_one_redis_client_per_process():
+    from integrations.engine import dispatch
+
+    assert dispatch.queue().connection is dispatch.queue().connection
