@@ -34,11 +34,12 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Benchmarks print figures (docs/benchmarks.md); e.g. BENCH_ARGS="--embedded".
 bench-engine: install
-	$(PY) bench/engine.py
+	$(PY) bench/engine.py $(BENCH_ARGS)
 
 bench-ingest: install
-	$(PY) bench/ingest.py
+	$(PY) bench/ingest.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/test .pytest_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: commands that print figures (see docs/benchmarks.md), not tests."""
