@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
-from integrations.admin.display import admin_link
+from integrations.admin.display import ReadOnlyAdminMixin, admin_link
 from integrations.models import Alert, AlertRule
 
 
@@ -26,7 +26,7 @@ class AlertRuleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What was sent and whether it arrived; a log, so nobody edits it."""
 
     list_display = ("created_at", "rule", "record_link", "short_message", "delivered")
@@ -41,15 +41,6 @@ class AlertAdmin(admin.ModelAdmin):
         "delivered_at",
         "delivery_error",
     )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="record")
     def record_link(self, alert: Alert) -> str:

@@ -122,3 +122,16 @@ class JSONObjectField(PrettyJSONField):
                 "not accepted here."
             )
         return value
+
+
+class ReadOnlyAdminMixin:
+    """For rows only the engine writes (events, attempts, alerts): look, never touch."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

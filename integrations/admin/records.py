@@ -20,6 +20,7 @@ from integrations import selectors
 from integrations.admin.display import (
     NEXT_STEP,
     JSONObjectField,
+    ReadOnlyAdminMixin,
     admin_link,
     badge,
     body_text,
@@ -58,7 +59,7 @@ class SyncRecordForm(forms.ModelForm):
             self.initial["payload_override"] = self.instance.payload
 
 
-class SyncAttemptInline(admin.TabularInline):
+class SyncAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The attempt timeline, oldest first; an auditor's replay of what happened."""
 
     model = SyncAttempt
@@ -77,15 +78,6 @@ class SyncAttemptInline(admin.TabularInline):
         "api_call_count",
         "technical_detail",
     )
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="duration")
     def duration(self, attempt: SyncAttempt) -> str:
@@ -312,7 +304,7 @@ class SyncRecordAdmin(RecordActionsMixin, DjangoObjectActions, SimpleHistoryAdmi
 
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(admin.ModelAdmin):
+class InboundEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Raw bodies are evidence: nobody adds, edits or deletes them here."""
 
     list_display = (
@@ -346,15 +338,6 @@ class InboundEventAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(record_count=Count("records"))
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="outcome")
     def outcome(self, event: InboundEvent) -> str:

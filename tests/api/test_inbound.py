@@ -189,10 +189,10 @@ def test_flow_refusal_is_stored_and_names_the_field(client, source):
 
     assert response.status_code == 400
     assert (response.json()["field"], response.json()["error"]) == (
-        "id",
+        "items.0.id",
         "Each item needs an id.",
     )
-    assert InboundEvent.objects.get().error == "id: Each item needs an id."
+    assert InboundEvent.objects.get().error == "items.0.id: Each item needs an id."
 
 
 def test_repeat_of_a_refused_event_is_a_duplicate_that_explains(client, source):

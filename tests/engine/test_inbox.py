@@ -78,8 +78,9 @@ def test_flow_refusal_names_the_field_and_keeps_the_event():
     config = FlowConfigFactory()
     accepted = _accept(config.source_connection, {"items": [{"total": 1}]})
 
-    assert (accepted.error_field, accepted.error) == ("id", "Each item needs an id.")
-    assert InboundEvent.objects.get().error == "id: Each item needs an id."
+    assert accepted.error_field == "items.0.id"
+    assert accepted.error == "Each item needs an id."
+    assert InboundEvent.objects.get().error == "items.0.id: Each item needs an id."
 
 
 def test_one_event_with_many_items_makes_one_record_each():

@@ -4,7 +4,7 @@ that worker subprocesses and the test process see the same numbers."""
 from __future__ import annotations
 
 from integrations.engine import errors
-from integrations.flows.base import Flow, RecordSpec, Run
+from integrations.flows.base import Flow, Run, specs_from_generic_body
 from integrations.flows.registry import register
 from integrations.models import System
 
@@ -18,23 +18,6 @@ def _redis():
     return queue().connection
 
 
-def _specs(body) -> list[RecordSpec]:
-    items = body.get("items") if isinstance(body, dict) and "items" in body else [body]
-    specs = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("id"):
-            raise errors.ValidationFailed("Each item needs an id.", field="id")
-        specs.append(
-            RecordSpec(
-                source_object_type=item.get("type", "order"),
-                source_id=str(item["id"]),
-                source_version=str(item.get("version", "")),
-                payload=item,
-            )
-        )
-    return specs
-
-
 @register
 class TestEffect(Flow):
     """Counts how many times ``load`` ran per record: the proof of exactly-once."""
@@ -44,7 +27,7 @@ class TestEffect(Flow):
     source, target = System.GENERIC, System.GENERIC
 
     def records_from_event(self, body, *, topic):
-        return _specs(body)
+        return specs_from_generic_body(body)
 
     def load(self, run: Run, document) -> dict:
         _redis().hincrby(EFFECTS, run.record.idempotency_key, 1)
@@ -60,7 +43,7 @@ class TestScripted(Flow):
     source, target = System.GENERIC, System.GENERIC
 
     def records_from_event(self, body, *, topic):
-        return _specs(body)
+        return specs_from_generic_body(body)
 
     def validate(self, run: Run, document) -> None:
         if "amount" in run.payload and float(run.payload["amount"]) < 0:
