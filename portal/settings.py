@@ -137,7 +137,11 @@ else:
     DATABASES["default"].setdefault(
         "CONN_MAX_AGE", _env_or_fail("CONN_MAX_AGE", env.int, default=60)
     )
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A SELECT 1 before reusing a connection survives a database restart; the
+    # web tier can turn it off for ~5 % more webhooks/s (docs/benchmarks.md).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = _strict_bool(
+        "CONN_HEALTH_CHECKS", default=True
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis and RQ ---------------------------------------------------------------
