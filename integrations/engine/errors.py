@@ -66,6 +66,8 @@ class AuthRevoked(SyncError):
 
     category = ErrorCategory.AUTH
     retryable = True
+    # Set by the Run's client wrapper: which Connection refused us.
+    connection_id: int | None = None
 
 
 def classify(exc: BaseException) -> SyncError:

@@ -236,11 +236,9 @@ def _fail(run: Run, steps, error: SyncError, exc: BaseException, started: float)
             detail=detail,
         )
         if won == 1 and isinstance(error, AuthRevoked):
-            for connection in (config.source_connection, config.target_connection):
-                if connection is not None and connection.system == getattr(
-                    error, "system", connection.system
-                ):
-                    connections.mark_needs_reauth(connection, reason=error.message)
+            connections.mark_needs_reauth(
+                _refusing_connection(config, error), reason=error.message
+            )
         if won == 1 and status == RecordStatus.NEEDS_ATTENTION:
             alerts.record_needs_attention(record.pk)
     if won == 1 and status == RecordStatus.RETRY_SCHEDULED and next_at:
@@ -248,6 +246,14 @@ def _fail(run: Run, steps, error: SyncError, exc: BaseException, started: float)
             lambda: dispatch.enqueue(record.pk, record.attempts + 1, at=next_at)
         )
     return outcome
+
+
+def _refusing_connection(config, error: AuthRevoked):
+    """The connection whose client raised; a flow raising it itself means the target."""
+    for connection in (config.source_connection, config.target_connection):
+        if connection is not None and connection.pk == error.connection_id:
+            return connection
+    return config.target_connection or config.source_connection
 
 
 def _close_attempt(run: Run, outcome, steps, started, *, target_ids=None, error=None,

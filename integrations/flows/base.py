@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
 
-from integrations.engine.errors import ValidationFailed
+from integrations.engine.errors import AuthRevoked, ValidationFailed
 from integrations.models import (
     CrossReference,
     FieldMapping,
@@ -49,21 +49,46 @@ def idempotency_key(
     return f"{flow_config.flow}:{flow_config.pk}:sha256:{digest}"
 
 
+class _NamesRefusingConnection:
+    """Wraps a connector client so an AuthRevoked it raises names its connection,
+    and the runner parks that connection (not its partner) for re-authorisation."""
+
+    def __init__(self, client: Any, connection_id: int) -> None:
+        self._client = client
+        self._connection_id = connection_id
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):
+            try:
+                return attribute(*args, **kwargs)
+            except AuthRevoked as exc:
+                exc.connection_id = exc.connection_id or self._connection_id
+                raise
+
+        return call
+
+
 def specs_from_generic_body(body: Any) -> list[RecordSpec]:
     """The generic inbound shape: one object with an ``id``, or ``{"items": [...]}``.
 
     Optional ``type`` and ``version`` keys name the object type and its version.
     """
-    items = body.get("items") if isinstance(body, dict) and "items" in body else [body]
+    wrapped = isinstance(body, dict) and "items" in body
+    items = body["items"] if wrapped else [body]
     if not isinstance(items, list) or not items:
         raise ValidationFailed("items must be a non-empty list.", field="items")
     specs = []
     for index, item in enumerate(items):
-        where = f"items.{index}." if len(items) > 1 or "items" in body else ""
+        where = f"items.{index}" if wrapped else "body"
         if not isinstance(item, dict):
-            raise ValidationFailed("Each item must be a JSON object.", field=where[:-1])
+            raise ValidationFailed("Each item must be a JSON object.", field=where)
         if item.get("id") in (None, ""):
-            raise ValidationFailed("Each item needs an id.", field=f"{where}id")
+            field_name = f"{where}.id" if wrapped else "id"
+            raise ValidationFailed("Each item needs an id.", field=field_name)
         specs.append(
             RecordSpec(
                 source_object_type=str(item.get("type") or "document"),
@@ -102,15 +127,18 @@ class Run:
     @cached_property
     def source(self):
         """The source system's connector client (calls are logged on the attempt)."""
-        from integrations.engine import clients
-
-        return clients.build(self.flow_config.source_connection, log=self.log_call)
+        return self._client(self.flow_config.source_connection)
 
     @cached_property
     def target(self):
+        return self._client(self.flow_config.target_connection)
+
+    def _client(self, connection):
         from integrations.engine import clients
 
-        return clients.build(self.flow_config.target_connection, log=self.log_call)
+        return _NamesRefusingConnection(
+            clients.build(connection, log=self.log_call), connection.pk
+        )
 
     def once(self, key: str, step: Callable[[], Any]) -> Any:
         """Run ``step`` at most once across attempts; remember its result at once.

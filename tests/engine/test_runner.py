@@ -128,6 +128,8 @@ def test_auth_error_marks_connection_and_record_waits(scripted, redis_conn):
     assert record.error_category == "auth"
     target = Connection.objects.get(pk=scripted.target_connection_id)
     assert target.status == ConnectionStatus.NEEDS_REAUTH
+    source = Connection.objects.get(pk=scripted.source_connection_id)
+    assert source.status == ConnectionStatus.ACTIVE  # only the one that refused
     SyncRecord.objects.filter(pk=record.pk).update(next_attempt_at=timezone.now())
     assert runner.run_record(record.pk).startswith("waiting")
 

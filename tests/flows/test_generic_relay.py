@@ -4,7 +4,15 @@ import pytest
 from django.utils import timezone
 
 from integrations.engine import runner
-from integrations.models import FieldMapping, RecordStatus, SyncRecord, System
+from integrations.flows.generic_relay import GenericWebhookToHttp
+from integrations.flows.registry import register
+from integrations.models import (
+    ConnectionStatus,
+    FieldMapping,
+    RecordStatus,
+    SyncRecord,
+    System,
+)
 from integrations.services import inbox
 from tests.factories import ConnectionFactory, FlowConfigFactory
 from tests.support.sink import running_sink
@@ -97,3 +105,34 @@ def test_target_rejection_needs_attention_naming_the_field(relay, redis_conn):
 
     assert record.status == RecordStatus.NEEDS_ATTENTION
     assert (record.error_category, record.error_field) == ("validation", "reference")
+
+
+@register
+class WritesBackToSource(GenericWebhookToHttp):
+    """Loads nothing; confirms through the *source* client (a write-back)."""
+
+    name = "test_write_back_to_source"
+
+    def load(self, run, document):
+        return {}
+
+    def confirm(self, run, target_ids):
+        run.source.post_document({"reference": "x"}, idempotency_key="k")
+
+
+def test_refused_credentials_park_only_the_connection_that_refused(redis_conn):
+    with running_sink(signing_secret="right") as (url, _):
+        source = ConnectionFactory(
+            settings={"url": f"{url}/documents"},
+            credentials={"signing_secret": "wrong"},
+        )
+        config = FlowConfigFactory(
+            flow="test_write_back_to_source", source_connection=source
+        )
+        record = _deliver(config, {"id": "W-5"}, "e5")
+
+    assert record.error_category == "auth"
+    source.refresh_from_db()
+    config.target_connection.refresh_from_db()
+    assert source.status == ConnectionStatus.NEEDS_REAUTH
+    assert config.target_connection.status == ConnectionStatus.ACTIVE
