@@ -1,0 +1,1 @@
+"""Sage 100: read through ODBC, write through the on-premise agent."""

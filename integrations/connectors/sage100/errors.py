@@ -1,0 +1,44 @@
+"""Sage 100 failures turned into the taxonomy: the only place that knows them."""
+
+from __future__ import annotations
+
+from integrations.engine import errors
+
+# Text the SQLite ODBC driver (the simulator) and the ProvideX driver use.
+_LOCKED = ("database is locked", "record is locked", "file is locked", "busy")
+_TIMEOUT = ("timeout", "timed out", "hyt00", "hyt01")
+_READ_ONLY = ("readonly", "read only", "read-only")
+
+
+def from_odbc(exc: Exception, *, doing: str) -> errors.SyncError:
+    """A pyodbc error while ``doing`` something (e.g. "reading AR_Customer")."""
+    args = getattr(exc, "args", ())
+    state = str(args[0]) if args else ""
+    text = str(args[1]) if len(args) > 1 else str(exc)
+    lowered = f"{state} {text}".lower()
+    detail = f"{state} {text}".strip()[:2000]
+    if any(word in lowered for word in _LOCKED):
+        return errors.Unavailable(
+            f"Sage 100 is busy (a file is locked) while {doing}; will retry.",
+            retry_after=5,
+            detail=detail,
+        )
+    if any(word in lowered for word in _TIMEOUT):
+        return errors.Unavailable(
+            f"Sage 100 did not answer in time while {doing}.", detail=detail
+        )
+    if any(word in lowered for word in _READ_ONLY):
+        return errors.ValidationFailed(
+            "The Sage 100 ODBC driver is read only: writes go through the agent.",
+            detail=detail,
+        )
+    if state.startswith("42") or "no such" in lowered or "syntax" in lowered:
+        # A query Sage cannot answer (unknown column, e.g. a UDF that was
+        # removed): retrying will not help, an admin must fix the mapping.
+        return errors.ValidationFailed(
+            f"Sage 100 could not run the query while {doing}: {text}",
+            detail=detail,
+        )
+    return errors.Unavailable(
+        f"Cannot reach Sage 100 over ODBC while {doing}: {text}", detail=detail
+    )
