@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS SIM_UDF (
 CREATE TABLE IF NOT EXISTS SIM_RecordLock (
     TableName VARCHAR(40) NOT NULL, RecordKey VARCHAR(80) NOT NULL,
     LockedBy VARCHAR(30) NOT NULL, PRIMARY KEY (TableName, RecordKey));
+CREATE TABLE IF NOT EXISTS SIM_User (
+    UserLogon VARCHAR(30) NOT NULL PRIMARY KEY, UserKey VARCHAR(10) NOT NULL UNIQUE);
 """
 _UDF_NAME = re.compile(r"^UDF_[A-Z][A-Z0-9_]{0,26}$")
 
@@ -69,10 +71,18 @@ class CompanyDatabase:
         return self.path.exists()
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed on success, rolled back on error."""
+    def connect(self, *, timeout: float = 30) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed on success, rolled back on error.
+
+        Opened ``mode=rw`` so a company that is offline (its file renamed by
+        the "server down" fault) fails to open instead of coming back empty.
+        """
         connection = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
+            f"{self.path.resolve().as_uri()}?mode=rw",
+            uri=True,
+            timeout=timeout,
+            isolation_level=None,
+            check_same_thread=False,
         )
         connection.row_factory = sqlite3.Row
         try:
@@ -80,7 +90,8 @@ class CompanyDatabase:
             yield connection
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # BEGIN itself may have failed (busy)
+                connection.execute("ROLLBACK")
             raise
         finally:
             connection.close()
@@ -94,6 +105,7 @@ class CompanyDatabase:
             # then holds readers up the way a locked ProvideX file does.
             connection.execute("PRAGMA journal_mode=DELETE")
             connection.executescript(SIM_TABLES)
+            connection.execute("BEGIN")  # one commit, not one fsync per table
             for table in TABLES.values():
                 columns = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
                 key = ", ".join(f'"{k}"' for k in table.key)
@@ -128,6 +140,7 @@ class CompanyDatabase:
                     f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})",
                     values,
                 )
+            connection.execute("COMMIT")
         finally:
             connection.close()
 

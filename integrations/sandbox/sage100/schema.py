@@ -87,10 +87,10 @@ LINE_SEQ = _s("LineSeqNo", 14, zero_fill=True, read_only=True)
 STAMPS = (
     _d("DateCreated", read_only=True),
     _s("TimeCreated", 8, read_only=True),
-    _s("UserCreatedKey", 10, read_only=True),
+    _s("UserCreatedKey", 10, zero_fill=True, read_only=True),
     _d("DateUpdated", read_only=True),
     _s("TimeUpdated", 8, read_only=True),
-    _s("UserUpdatedKey", 10, read_only=True),
+    _s("UserUpdatedKey", 10, zero_fill=True, read_only=True),
 )
 
 
@@ -434,6 +434,34 @@ TABLES: dict[str, Table] = {
                 _n("MinimumOrderQty", 12, 4),
                 _n("MaximumOnHandQty", 12, 4),
                 _n("AverageCost", 12, 4, read_only=True),
+            ],
+        ),
+        # Price codes and customer price levels [INFERRED layout]: one row per
+        # rule; the record type says whether it is a price code, an item's
+        # price level, or a customer's special price for an item.
+        _table(
+            "IM_PriceCode",
+            [
+                "PriceCodeRecord",
+                "PriceCode",
+                "ItemCode",
+                "CustomerPriceLevel",
+                "ARDivisionNo",
+                "CustomerNo",
+            ],
+            [
+                Column("PriceCodeRecord", STRING, 1, choices=("0", "1", "2")),
+                _s("PriceCode", 4, upper=True),
+                ITEM_CODE,
+                _s("CustomerPriceLevel", 1, upper=True),
+                division(),
+                CUSTOMER_NO,
+                _s("PriceCodeDesc"),
+                Column(
+                    "PricingMethod", STRING, 1, choices=("", "O", "D", "M", "C", "P")
+                ),
+                *(_n(f"BreakQuantity{i}", 12, 4) for i in range(1, 6)),
+                *(_n(f"DiscountMarkup{i}", 12, 4) for i in range(1, 6)),
             ],
         ),
         _table(
