@@ -1,0 +1,293 @@
+"""The agent's operations: each backend write made idempotent and serialised.
+
+Every call carries the hub's idempotency key. The journal answers a key it has
+finished with the stored result; a create that carries a ``reference`` (where
+Sage keeps the hub's id, e.g. ``CustomerPONo`` or a UDF) looks the record up
+first, so a write that reached Sage before the agent could journal it is found
+rather than repeated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from integrations.agent.backends.base import Backend, BOIError, Reference, WriteResult
+from integrations.agent.journal import PENDING, Journal
+
+# The business object each create writes (its BOI name without "_bus"); find()
+# is asked about these names.
+OBJECTS = {
+    "create_customer": "AR_Customer",
+    "create_item": "CI_ItemCode",
+    "create_sales_order": "SO_SalesOrder",
+    "create_purchase_order": "PO_PurchaseOrder",
+    "record_cash_receipt": "AR_CashReceipts",
+}
+MAX_KEY_LENGTH = 200
+
+
+class BadRequest(ValueError):
+    """The call's shape is wrong; ``field`` names the part to fix."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def request_digest(operation: str, payload: dict[str, Any]) -> str:
+    """The same request always hashes the same, whatever its key order."""
+    text = json.dumps(
+        {"operation": operation, **payload},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _KeyLocks:
+    """One lock per idempotency key in use, so a key is handled once at a time."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, list] = {}  # key -> [lock, users]
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            slot = self._locks.setdefault(key, [threading.Lock(), 0])
+            slot[1] += 1
+        try:
+            with slot[0]:
+                yield
+        finally:
+            with self._guard:
+                slot[1] -= 1
+                if not slot[1]:
+                    del self._locks[key]
+
+
+class AgentService:
+    """The agent's operations over one backend and one journal."""
+
+    def __init__(self, backend: Backend, journal: Journal, *, name: str = "") -> None:
+        self.backend = backend
+        self.journal = journal
+        self.name = name or type(backend).__name__
+        self._keys = _KeyLocks()
+        # A BOI session is single-threaded: unless the backend says it copes
+        # with threads, one backend call runs at a time.
+        thread_safe = getattr(backend, "thread_safe", False)
+        self._backend_lock = nullcontext() if thread_safe else threading.RLock()
+
+    def ping(self) -> dict[str, Any]:
+        with self._backend_lock:
+            return self.backend.ping()
+
+    # -- operations -------------------------------------------------------------
+    def create_customer(self, values, *, idempotency_key, reference=None) -> dict:
+        values = _values(values, "values")
+        reference = _attach(_reference(reference), values, "values")
+        return self._run(
+            "create_customer",
+            idempotency_key,
+            {"values": values},
+            lambda: self.backend.create_customer(values),
+            reference,
+        )
+
+    def update_customer(
+        self, division, customer_no, values, *, idempotency_key
+    ) -> dict:
+        division = _text(division, "division")
+        customer_no = _text(customer_no, "customer_no")
+        values = _values(values, "values")
+        return self._run(
+            "update_customer",
+            idempotency_key,
+            {"division": division, "customer_no": customer_no, "values": values},
+            lambda: self.backend.update_customer(division, customer_no, values),
+        )
+
+    def create_item(self, values, *, idempotency_key, reference=None) -> dict:
+        values = _values(values, "values")
+        reference = _attach(_reference(reference), values, "values")
+        return self._run(
+            "create_item",
+            idempotency_key,
+            {"values": values},
+            lambda: self.backend.create_item(values),
+            reference,
+        )
+
+    def create_sales_order(
+        self, header, lines, *, idempotency_key, reference=None
+    ) -> dict:
+        header, lines = _values(header, "header"), _lines(lines)
+        reference = _attach(_reference(reference), header, "header")
+        return self._run(
+            "create_sales_order",
+            idempotency_key,
+            {"header": header, "lines": lines},
+            lambda: self.backend.create_sales_order(header, lines),
+            reference,
+        )
+
+    def update_order_status(self, sales_order_no, status, *, idempotency_key) -> dict:
+        sales_order_no = _text(sales_order_no, "sales_order_no")
+        status = _text(status, "status")
+        return self._run(
+            "update_order_status",
+            idempotency_key,
+            {"sales_order_no": sales_order_no, "status": status},
+            lambda: self.backend.update_order_status(sales_order_no, status),
+        )
+
+    def create_purchase_order(
+        self, header, lines, *, idempotency_key, reference=None
+    ) -> dict:
+        header, lines = _values(header, "header"), _lines(lines)
+        reference = _attach(_reference(reference), header, "header")
+        return self._run(
+            "create_purchase_order",
+            idempotency_key,
+            {"header": header, "lines": lines},
+            lambda: self.backend.create_purchase_order(header, lines),
+            reference,
+        )
+
+    def record_cash_receipt(self, values, *, idempotency_key, reference=None) -> dict:
+        values = _values(values, "values")
+        reference = _attach(_reference(reference), values, "values")
+        return self._run(
+            "record_cash_receipt",
+            idempotency_key,
+            {"values": values},
+            lambda: self.backend.record_cash_receipt(values),
+            reference,
+        )
+
+    # -- the idempotent core ----------------------------------------------------
+    def _run(
+        self,
+        operation: str,
+        key: Any,
+        payload: dict[str, Any],
+        write: Callable[[], WriteResult],
+        reference: Reference | None = None,
+    ) -> dict[str, Any]:
+        key = _idempotency_key(key)
+        if reference is not None:
+            payload = {**payload, "reference": [reference.column, reference.value]}
+        digest = request_digest(operation, payload)
+        with self._keys.hold(key):
+            entry = self.journal.begin(key, operation, digest)
+            if entry.status != PENDING:  # done: the first answer again
+                return {**entry.result, "replayed": True}
+            # A key that was pending before this call may already be in Sage.
+            unknown_outcome = entry.previous == PENDING
+            try:
+                result = None
+                if reference is not None:
+                    result = self._call(
+                        self.backend.find, OBJECTS[operation], reference
+                    )
+                    if result is not None:
+                        result.created = False
+                if result is None:
+                    result = self._call(write)
+            except BOIError as exc:
+                if not unknown_outcome:
+                    self.journal.fail(key, exc.message)
+                raise
+            # Anything else leaves the key pending: the write may have happened,
+            # and the next call with this key looks before writing again.
+            answer = result.as_json()
+            self.journal.finish(key, answer)
+            return {**answer, "replayed": False}
+
+    def _call(self, function, *args):
+        with self._backend_lock:
+            return function(*args)
+
+
+# -- shapes: checked before anything is journalled --------------------------------
+def _idempotency_key(key: Any) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise BadRequest(
+            "idempotency_key is required: a non-empty string that is the same "
+            "on every retry of this write.",
+            field="idempotency_key",
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise BadRequest(
+            f"idempotency_key is longer than {MAX_KEY_LENGTH} characters.",
+            field="idempotency_key",
+        )
+    return key
+
+
+def _text(value: Any, name: str) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"{name} is required (text).", field=name)
+    return value.strip()
+
+
+def _values(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise BadRequest(
+            f"{name} must be an object of Sage column names and values.", field=name
+        )
+    for column in value:
+        if not isinstance(column, str) or not column.strip():
+            raise BadRequest(f"{name} has an empty column name.", field=name)
+    return dict(value)
+
+
+def _lines(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not value:
+        raise BadRequest("lines must be a non-empty list of objects.", field="lines")
+    return [_values(line, f"lines[{n}]") for n, line in enumerate(value)]
+
+
+def _reference(value: Any) -> Reference | None:
+    if value is None or isinstance(value, Reference):
+        return value
+    if not isinstance(value, dict):
+        raise BadRequest(
+            'reference must be an object {"column": ..., "value": ...}.',
+            field="reference",
+        )
+    column, text = value.get("column"), value.get("value")
+    if not isinstance(column, str) or not column.strip():
+        raise BadRequest(
+            "reference.column is required (e.g. CustomerPONo or a UDF_ column).",
+            field="reference.column",
+        )
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("reference.value is required (text).", field="reference.value")
+    return Reference(column.strip(), text.strip())
+
+
+def _attach(reference: Reference | None, values: dict, name: str):
+    """The reference must be written with the record, or find() cannot see it."""
+    if reference is None:
+        return None
+    given = values.get(reference.column)
+    if given in (None, ""):
+        values[reference.column] = reference.value
+    elif str(given).strip() != reference.value:
+        raise BadRequest(
+            f"{name}.{reference.column} is {given!r} but reference.value is "
+            f"{reference.value!r}; they must be the same.",
+            field=f"{name}.{reference.column}",
+        )
+    return reference
