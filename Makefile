@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_VAR := $(CURDIR)/var/test
 
-.PHONY: demo test install system-packages lint format bench-engine bench-ingest clean
+.PHONY: demo test install system-packages lint format bench-engine bench-ingest bench-credit clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) scripts/check_python.py
@@ -40,6 +40,9 @@ bench-engine: install
 
 bench-ingest: install
 	$(PY) bench/ingest.py $(BENCH_ARGS)
+
+bench-credit: install
+	$(PY) bench/credit_check.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/test .pytest_cache

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from integrations.api import views
+from integrations.api import sage100, views
 
 app_name = "api"
 
@@ -16,5 +16,10 @@ urlpatterns = [
         "inbound/<slug:connection_slug>/",
         views.InboundView.as_view(),
         name="inbound",
+    ),
+    path(
+        "sage100/<slug:connection_slug>/credit-check",
+        sage100.CreditCheckView.as_view(),
+        name="sage100-credit-check",
     ),
 ]

@@ -52,6 +52,16 @@ def build(connection, *, log: CallLog = no_log):
 
 
 def _load_builtin() -> None:
+    if "sage100" not in _builders:
+        from integrations.connectors.sage100.client import Sage100Client
+        from integrations.connectors.sage100.settings import Sage100Settings
+
+        register(
+            "sage100",
+            lambda settings, credentials, **kw: Sage100Client(
+                Sage100Settings.from_connection(settings, credentials), **kw
+            ),
+        )
     if "generic" not in _builders:
         from integrations.connectors.generic.client import (
             GenericClient,

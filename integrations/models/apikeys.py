@@ -9,6 +9,10 @@ class ConnectionAPIKey(AbstractAPIKey):
         RECORDS_READ = "records:read", "Read records"
         RECORDS_WRITE = "records:write", "Resubmit and ignore records"
         INBOUND = "inbound", "Send inbound events"
+        SAGE100_CREDIT_CHECK = (
+            "sage100:credit-check",
+            "Check a Sage 100 customer's credit",
+        )
 
     connection = models.ForeignKey(
         "integrations.Connection",
