@@ -37,3 +37,19 @@ def deliver_alert(alert_id: int) -> bool:
 
     close_old_connections()
     return alerts.deliver(alert_id)
+
+
+def poll_change_feed(feed_id: int) -> dict:
+    from dataclasses import asdict
+
+    from integrations.services import changefeeds
+
+    close_old_connections()
+    return asdict(changefeeds.poll_feed(feed_id))
+
+
+def check_connections() -> int:
+    from integrations.services import connection_checks
+
+    close_old_connections()
+    return connection_checks.check_due()

@@ -179,6 +179,10 @@ LEDGERBRIDGE = {
     "SWEEP_INTERVAL_SECONDS": _env_or_fail(
         "LEDGERBRIDGE_SWEEP_INTERVAL_SECONDS", env.int, default=30
     ),
+    # How often every active connection is tested ("Test connection") on its own.
+    "CONNECTION_CHECK_SECONDS": _env_or_fail(
+        "LEDGERBRIDGE_CONNECTION_CHECK_SECONDS", env.int, default=300
+    ),
     "MAX_ATTEMPTS": _env_or_fail("LEDGERBRIDGE_MAX_ATTEMPTS", env.int, default=8),
     "RETRY_BASE_SECONDS": _env_or_fail(
         "LEDGERBRIDGE_RETRY_BASE_SECONDS", env.float, default=30.0

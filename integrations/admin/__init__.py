@@ -3,6 +3,13 @@
 Importing the modules registers their ModelAdmins on the portal's admin site.
 """
 
-from integrations.admin import alerts, connections, flows, records, xrefs
+from integrations.admin import (
+    alerts,
+    changefeeds,
+    connections,
+    flows,
+    records,
+    xrefs,
+)
 
-__all__ = ["alerts", "connections", "flows", "records", "xrefs"]
+__all__ = ["alerts", "changefeeds", "connections", "flows", "records", "xrefs"]

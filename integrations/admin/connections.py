@@ -19,7 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from integrations.admin.display import PrettyJSONField, badge
 from integrations.models import Connection, ConnectionAPIKey, ConnectionStatus
-from integrations.services import connections
+from integrations.services import connection_checks, connections
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -83,6 +83,7 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
         "name",
         "system",
         "status_badge",
+        "health",
         "status_message",
         "last_success_at",
         "updated_at",
@@ -90,8 +91,16 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
     list_filter = ("system", "status")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("secrets_set", "last_success_at", "created_at", "updated_at")
-    change_actions = ("mark_reauthorised",)
+    readonly_fields = (
+        "secrets_set",
+        "health",
+        "last_check_message",
+        "last_checked_at",
+        "last_success_at",
+        "created_at",
+        "updated_at",
+    )
+    change_actions = ("test_connection", "mark_reauthorised")
     fieldsets = [
         (None, {"fields": ["name", "slug", "system", "status", "status_message"]}),
         ("Settings", {"fields": ["settings"]}),
@@ -100,12 +109,31 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
             "API budget",
             {"fields": ["calls_per_minute", "calls_per_day", "max_concurrent_calls"]},
         ),
-        ("Activity", {"fields": ["last_success_at", "created_at", "updated_at"]}),
+        (
+            "Health",
+            {
+                "fields": [
+                    "health",
+                    "last_check_message",
+                    "last_checked_at",
+                    "last_success_at",
+                ]
+            },
+        ),
+        ("Activity", {"fields": ["created_at", "updated_at"]}),
     ]
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, connection: Connection) -> str:
         return badge(connection.status, connection.get_status_display())
+
+    @admin.display(description="health", ordering="last_check_ok")
+    def health(self, connection: Connection) -> str:
+        if connection.last_check_ok is None:
+            return badge("unknown", "Not tested")
+        if connection.last_check_ok:
+            return badge("healthy", "Healthy")
+        return badge("failing", "Failing")
 
     @admin.display(description="secrets set")
     def secrets_set(self, connection: Connection) -> str:
@@ -126,13 +154,30 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
 
     def get_change_actions(self, request, object_id, form_url):
         connection = self.get_object(request, object_id)
-        if (
-            connection is not None
-            and connection.status == ConnectionStatus.NEEDS_REAUTH
-            and self.has_change_permission(request, connection)
-        ):
-            return ["mark_reauthorised"]
-        return []
+        if connection is None or not self.has_change_permission(request, connection):
+            return []
+        if connection.status == ConnectionStatus.NEEDS_REAUTH:
+            return ["test_connection", "mark_reauthorised"]
+        return ["test_connection"]
+
+    @action(
+        label="Test connection",
+        description="Reach the system now with the stored settings and secrets",
+        methods=("POST",),
+        button_type="form",
+    )
+    def test_connection(self, request, connection: Connection) -> None:
+        if not self.has_change_permission(request, connection):
+            raise PermissionDenied
+        result = connection_checks.check(connection)
+        if result.ok:
+            messages.success(request, f"{connection.name}: {result.message}")
+        elif result.ok is None:
+            messages.warning(request, f"{connection.name}: {result.message}")
+        else:
+            messages.error(
+                request, f"{connection.name} cannot be reached: {result.message}"
+            )
 
     @action(
         label="Mark re-authorised",

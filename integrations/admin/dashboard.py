@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import selectors
-from integrations.admin.display import age_in_words
+from integrations.admin.display import age_in_words, badge
 from integrations.flows import registry
-from integrations.models import RecordStatus
+from integrations.models import Connection, ConnectionStatus, RecordStatus
 
 # The order a person reads them in: what needs them first.
 STATUS_ORDER = (
@@ -65,6 +65,7 @@ def context() -> dict:
         }
         for flow, by_status in selectors.flow_status_counts().items()
     ]
+    connections = [_connection(c, now) for c in Connection.objects.all()]
     oldest = selectors.oldest_needing_attention()
     retries = selectors.retries_in_progress(now=now)
     return {
@@ -72,6 +73,7 @@ def context() -> dict:
             "statuses": statuses,
             "status_headers": [s.label for s in STATUS_ORDER],
             "flows": flows,
+            "connections": connections,
             "oldest": oldest
             and {
                 "record": oldest,
@@ -88,4 +90,27 @@ def context() -> dict:
                 "url": records_url(status=RecordStatus.RETRY_SCHEDULED),
             },
         }
+    }
+
+
+def _connection(connection: Connection, now) -> dict:
+    """One line of the connections panel: can we reach it, and when we last knew."""
+    if connection.status != ConnectionStatus.ACTIVE:
+        state = badge(connection.status, connection.get_status_display())
+    elif connection.last_check_ok is None:
+        state = badge("unknown", "Not tested")
+    else:
+        state = (
+            badge("healthy", "Healthy")
+            if connection.last_check_ok
+            else badge("failing", "Failing")
+        )
+    return {
+        "slug": connection.slug,
+        "name": connection.name,
+        "badge": state,
+        "message": connection.status_message or connection.last_check_message,
+        "checked": connection.last_checked_at
+        and age_in_words(now - connection.last_checked_at),
+        "url": reverse("admin:integrations_connection_change", args=[connection.pk]),
     }

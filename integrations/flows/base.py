@@ -191,6 +191,13 @@ class Flow:
     title: ClassVar[str] = ""
     source: ClassVar[str] = ""
     target: ClassVar[str] = ""
+    # Publish/subscribe: the event topics this flow takes (e.g. a Sage 100 change
+    # feed's "sage100.inventory"). Empty: every event of its source connection.
+    topics: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def accepts_topic(cls, topic: str) -> bool:
+        return not cls.topics or topic in cls.topics
 
     def records_from_event(self, body: Any, *, topic: str) -> list[RecordSpec]:
         """Turn an inbound event's parsed body into the records it asks for."""

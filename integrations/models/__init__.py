@@ -1,5 +1,11 @@
 from integrations.models.alerts import Alert, AlertChannel, AlertRule
 from integrations.models.apikeys import ConnectionAPIKey
+from integrations.models.changefeeds import (
+    ChangeFeed,
+    ChangeFeedRow,
+    FeedMode,
+    FeedTable,
+)
 from integrations.models.connections import Connection, ConnectionStatus, System
 from integrations.models.flows import FlowConfig, Trigger
 from integrations.models.mappings import FieldMapping, Transform
@@ -18,11 +24,15 @@ __all__ = [
     "AlertChannel",
     "AlertRule",
     "AttemptOutcome",
+    "ChangeFeed",
+    "ChangeFeedRow",
     "Connection",
     "ConnectionAPIKey",
     "ConnectionStatus",
     "CrossReference",
     "ErrorCategory",
+    "FeedMode",
+    "FeedTable",
     "FieldMapping",
     "FlowConfig",
     "InboundEvent",

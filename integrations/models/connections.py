@@ -40,6 +40,12 @@ class Connection(models.Model):
     calls_per_day = models.PositiveIntegerField(null=True, blank=True)
     max_concurrent_calls = models.PositiveIntegerField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
+    # The latest "Test connection" (by a person or the periodic check).
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_check_ok = models.BooleanField(
+        null=True, blank=True, help_text="Empty: never checked, or cannot be."
+    )
+    last_check_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

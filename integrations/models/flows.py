@@ -4,7 +4,7 @@ from simple_history.models import HistoricalRecords
 
 
 class Trigger(models.TextChoices):
-    WEBHOOK = "webhook", "Webhook (the source calls us)"
+    WEBHOOK = "webhook", "Events (webhooks and change feeds)"
     POLL = "poll", "Poll (we ask the source for changes)"
     SCHEDULE = "schedule", "Schedule"
     MANUAL = "manual", "Manual only"

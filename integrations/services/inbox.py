@@ -109,11 +109,15 @@ def _records_for(event, parsed, topic, provider_event_id) -> list[SyncRecord]:
             source_connection=event.connection, trigger=Trigger.WEBHOOK
         )
     )
+    # Publish/subscribe: one event, every flow that subscribes to its topic.
+    subscribed = []
     for config in configs:
         config.source_connection = event.connection
-    records, to_wake = [], []
-    for config in configs:
         flow = registry.get(config.flow)
+        if flow.accepts_topic(topic):
+            subscribed.append((config, flow))
+    records, to_wake = [], []
+    for config, flow in subscribed:
         for spec in flow.records_from_event(parsed, topic=topic):
             record, created = create_record(
                 config,
@@ -126,6 +130,12 @@ def _records_for(event, parsed, topic, provider_event_id) -> list[SyncRecord]:
                 to_wake.append((record.pk, 1))
     if not configs:
         event.error = "No flow takes events from this connection; the event is kept."
+    elif not subscribed:
+        event.error = (
+            f"No flow subscribes to {topic or 'untitled'} events from this "
+            "connection; the event is kept."
+        )
+    if event.error:
         InboundEvent.objects.filter(pk=event.pk).update(error=event.error)
     dispatch.enqueue_on_commit(to_wake)
     return records

@@ -4,7 +4,7 @@ that worker subprocesses and the test process see the same numbers."""
 from __future__ import annotations
 
 from integrations.engine import errors
-from integrations.flows.base import Flow, Run, specs_from_generic_body
+from integrations.flows.base import Flow, RecordSpec, Run, specs_from_generic_body
 from integrations.flows.registry import register
 from integrations.models import System
 
@@ -108,3 +108,35 @@ class TestTwoTargets(Flow):
             raise errors.Unavailable("Sage 100 is not answering.")
         conn.hincrby(EFFECTS, f"order:{key}", 1)
         return {"invoice": invoice, "order": "SO-1"}
+
+
+class _ChangeSubscriber(Flow):
+    """Takes Sage 100 change-feed events: one record per changed row."""
+
+    source, target = System.SAGE100, System.GENERIC
+
+    def records_from_event(self, body, *, topic):
+        return [
+            RecordSpec(
+                source_object_type=body["table"],
+                source_id="|".join(body["key"].values()),
+                payload=body,
+            )
+        ]
+
+    def load(self, run: Run, document) -> dict:
+        return {}
+
+
+@register
+class TestInventorySubscriber(_ChangeSubscriber):
+    name = "test_inventory_subscriber"
+    title = "Test: Sage 100 inventory subscriber"
+    topics = frozenset({"sage100.inventory"})
+
+
+@register
+class TestCustomerSubscriber(_ChangeSubscriber):
+    name = "test_customer_subscriber"
+    title = "Test: Sage 100 customer subscriber"
+    topics = frozenset({"sage100.customer"})
