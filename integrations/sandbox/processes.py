@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from integrations.services import demo_sage100
 from integrations.services.demo import ORDER_DESK_PORT, ORDER_DESK_SECRET
 
 
@@ -22,4 +23,5 @@ def demo_commands() -> list[tuple[str, list[str]]]:
                 "--require", "reference", "--require", "customer_email",
             ],
         ),
+        ("sage100-agent", demo_sage100.agent_command()),
     ]  # fmt: skip

@@ -8,14 +8,13 @@ import json
 from django.db import transaction
 
 from integrations.models import Connection, FieldMapping, FlowConfig, System, Trigger
-from integrations.services import inbox
+from integrations.services import demo_sage100, inbox
 
 ORDER_DESK_PORT = 8100
 ORDER_DESK_SECRET = "demo-order-desk-secret"
 WEBSHOP_SECRET = "demo-webshop-secret"
 
 CONNECTIONS = [
-    ("sage100-abc", "ABC Distribution (Sage 100)", System.SAGE100, {"company": "ABC"}),
     ("salesforce", "Salesforce (sales)", System.SALESFORCE, {}),
     ("xero", "Xero (books)", System.XERO, {}),
     ("shopify", "Web shop (Shopify)", System.SHOPIFY, {}),
@@ -119,7 +118,9 @@ def load() -> dict:
             signature_verified=True,
         )
         new_events += not accepted.duplicate
+    sage100 = demo_sage100.load()
     return {
+        **sage100,
         "connections": Connection.objects.count(),
         "flows": FlowConfig.objects.count(),
         "new_events": new_events,

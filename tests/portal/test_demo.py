@@ -2,7 +2,13 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from integrations.models import Connection, FieldMapping, InboundEvent, SyncRecord
+from integrations.models import (
+    ChangeFeed,
+    Connection,
+    FieldMapping,
+    InboundEvent,
+    SyncRecord,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -12,10 +18,12 @@ def test_demo_data_loads_twice_without_duplicates():
     call_command("load_demo_data", password="pw-for-test")
 
     assert Connection.objects.filter(slug="webshop").count() == 1
-    assert InboundEvent.objects.count() == 4
-    assert SyncRecord.objects.count() == 4
+    # Four web-shop documents for the order desk, three web orders for Sage 100.
+    assert InboundEvent.objects.count() == 7
+    assert SyncRecord.objects.count() == 7
     assert FieldMapping.objects.count() == 6
-    assert InboundEvent.objects.filter(deliveries=2).count() == 4
+    assert InboundEvent.objects.filter(deliveries=2).count() == 7
+    assert ChangeFeed.objects.filter(connection__slug="sage100-abc").count() == 5
 
 
 def test_demo_login_works():
