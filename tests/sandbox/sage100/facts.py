@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-FACTS = Path(__file__).resolve().parents[3].parent / "shared" / "contracts"
-FACTS_FILE = FACTS / "SAGE100-FACTS.md"
+from integrations.sandbox.contracts import contract
+
+FACTS_FILE = contract("SAGE100-FACTS.md")
 
 _TICKED = re.compile(r"`([^`]+)`")
 _BOLD_TABLE = re.compile(

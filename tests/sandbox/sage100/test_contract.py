@@ -11,10 +11,6 @@ import pytest
 from integrations.sandbox.sage100.schema import TABLES
 from tests.sandbox.sage100.facts import FACTS_FILE, field_facts, table_facts
 
-pytestmark = pytest.mark.skipif(
-    not FACTS_FILE.exists(), reason=f"the Sage 100 contract is not at {FACTS_FILE}"
-)
-
 # Tables the issue names, whatever the facts file's prose looks like.
 ISSUE_TABLES = [
     *("AR_Division", "AR_Customer", "AR_TermsCode", "AR_OpenInvoice"),
