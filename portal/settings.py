@@ -133,10 +133,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Worker subprocesses in tests must see the test database, so it is a file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-else:
-    DATABASES["default"].setdefault(
-        "CONN_MAX_AGE", _env_or_fail("CONN_MAX_AGE", env.int, default=60)
-    )
+# Reused connections: opening one costs a request a round trip on PostgreSQL and
+# the start-up PRAGMAs on SQLite (docs/benchmarks.md, credit check).
+DATABASES["default"].setdefault(
+    "CONN_MAX_AGE", _env_or_fail("CONN_MAX_AGE", env.int, default=60)
+)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # A SELECT 1 before reusing a connection survives a database restart; the
     # web tier can turn it off for ~5 % more webhooks/s (docs/benchmarks.md).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = _strict_bool(

@@ -32,7 +32,12 @@ def from_odbc(exc: Exception, *, doing: str) -> errors.SyncError:
             "The Sage 100 ODBC driver is read only: writes go through the agent.",
             detail=detail,
         )
-    if state.startswith("42") or "no such" in lowered or "syntax" in lowered:
+    if (
+        state.startswith("42")
+        or "no such" in lowered
+        or "syntax" in lowered
+        or "one sql statement" in lowered
+    ):
         # A query Sage cannot answer (unknown column, e.g. a UDF that was
         # removed): retrying will not help, an admin must fix the mapping.
         return errors.ValidationFailed(

@@ -68,3 +68,8 @@ def test_a_failure_is_logged_with_its_category(reader, company, calls):
 def test_a_query_on_a_column_sage_no_longer_has_is_a_validation_error(reader):
     with pytest.raises(ValidationFailed, match="could not run the query"):
         reader.select("AR_Customer", "SELECT UDF_GONE FROM AR_Customer")
+
+
+def test_two_statements_in_one_query_are_refused_not_retried(reader):
+    with pytest.raises(ValidationFailed, match="could not run the query"):
+        reader.select("AR_Customer", "SELECT CustomerNo FROM AR_Customer; SELECT 1")
