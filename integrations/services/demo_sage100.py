@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 
 from integrations.models import ChangeFeed, Connection, FlowConfig, System, Trigger
+from integrations.sandbox import tls
 from integrations.sandbox.sage100.database import CompanyDatabase
 from integrations.services import inbox
 
@@ -77,6 +78,12 @@ def prepare_company() -> bool:
     return True
 
 
+def agent_certificate() -> tls.ServerCertificate:
+    """The agent speaks HTTPS, as in production, with a certificate from the
+    demo's private CA; the connection trusts that CA by its bundle path."""
+    return tls.server_certificate(Path(settings.VAR_DIR) / "tls", "sage100-agent")
+
+
 def agent_command() -> list[str]:
     """The on-premise agent, here beside the hub, on the simulator backend."""
     agent_dir = Path(settings.VAR_DIR) / "sage100-agent"
@@ -84,10 +91,12 @@ def agent_command() -> list[str]:
     keys = agent_dir / "keys.txt"
     keys.write_text(f"{AGENT_KEY_ID}:{AGENT_SECRET}\n")
     keys.chmod(0o600)
+    certificate = agent_certificate()
     return [
         sys.executable, "-m", "integrations.agent", "--backend", "simulator",
         "--root", str(root()), "--company", COMPANY, "--port", str(AGENT_PORT),
         "--journal", str(agent_dir / "journal.db"), "--keys-file", str(keys),
+        "--tls-cert", str(certificate.cert), "--tls-key", str(certificate.key),
     ]  # fmt: skip
 
 
@@ -95,8 +104,9 @@ def connection_settings() -> dict:
     return {
         "company": COMPANY,
         "odbc": company().odbc_settings(),
-        "agent_url": f"http://127.0.0.1:{AGENT_PORT}",
+        "agent_url": f"https://127.0.0.1:{AGENT_PORT}",
         "agent_key_id": AGENT_KEY_ID,
+        "agent_ca_bundle": str(agent_certificate().ca),
         "timezone": settings.TIME_ZONE,
     }
 
@@ -108,7 +118,7 @@ def load() -> dict:
         slug="sage100-abc",
         defaults={"name": "ABC Distribution (Sage 100)", "system": System.SAGE100},
     )
-    if "odbc" not in sage.settings:
+    if sage.settings.get("agent_url") != connection_settings()["agent_url"]:
         sage.settings = connection_settings()
         sage.credentials = {"agent_secret": AGENT_SECRET}
         sage.calls_per_minute = 600

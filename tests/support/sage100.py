@@ -27,6 +27,7 @@ class Sage100:
     db: CompanyDatabase
     faults: Faults
     agent_url: str
+    ca_bundle: str | None = None
 
     def connection_settings(self) -> dict:
         return {
@@ -35,13 +36,17 @@ class Sage100:
             "agent_url": self.agent_url,
             "agent_key_id": KEY_ID,
             "agent_timeout": 10,
+            **({"agent_ca_bundle": self.ca_bundle} if self.ca_bundle else {}),
         }
 
     credentials = {"agent_secret": SECRET}
 
 
 @contextmanager
-def running_sage100(root: Path, *, customers: int = 40) -> Iterator[Sage100]:
+def running_sage100(
+    root: Path, *, customers: int = 40, certificate=None
+) -> Iterator[Sage100]:
+    """``certificate``: a sandbox.tls.ServerCertificate to serve HTTPS with."""
     db = CompanyDatabase(root, "ABC")
     db.create()
     seed(db, customers=customers)
@@ -52,12 +57,15 @@ def running_sage100(root: Path, *, customers: int = 40) -> Iterator[Sage100]:
         backend="simulator",
         host="127.0.0.1",
         port=0,
+        tls_cert=certificate and certificate.cert,
+        tls_key=certificate and certificate.key,
     )
     journal = Journal(config.journal)
     server = make_server(config, backend, journal=journal)
     thread = serve_in_thread(server)
     try:
-        yield Sage100(db, Faults(root, "ABC"), server.url)
+        ca = str(certificate.ca) if certificate else None
+        yield Sage100(db, Faults(root, "ABC"), server.url, ca)
     finally:
         server.shutdown()
         server.app.drain(10)
