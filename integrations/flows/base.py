@@ -199,6 +199,11 @@ class Flow:
     def accepts_topic(cls, topic: str) -> bool:
         return not cls.topics or topic in cls.topics
 
+    def accepts(self, config: FlowConfig, topic: str) -> bool:
+        """The flow's topics, narrowed by the admin's ``options["topics"]``."""
+        wanted = (config.options or {}).get("topics")
+        return self.accepts_topic(topic) and (not wanted or topic in wanted)
+
     def records_from_event(self, body: Any, *, topic: str) -> list[RecordSpec]:
         """Turn an inbound event's parsed body into the records it asks for."""
         raise NotImplementedError(f"{self.name} does not accept inbound events")

@@ -81,6 +81,16 @@ class FlowConfig(models.Model):
             raise ValidationError(
                 {"flow": f"No flow named {self.flow!r} is installed."}
             )
+        topics = (self.options or {}).get("topics")
+        if topics is not None and not (
+            isinstance(topics, list) and all(isinstance(t, str) for t in topics)
+        ):
+            raise ValidationError(
+                {
+                    "options": "topics must be a list of event topics, e.g. "
+                    '["sage100.inventory"].'
+                }
+            )
         if self.schedule:
             from croniter import croniter
 

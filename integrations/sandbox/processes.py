@@ -24,4 +24,5 @@ def demo_commands() -> list[tuple[str, list[str]]]:
             ],
         ),
         ("sage100-agent", demo_sage100.agent_command()),
+        ("warehouse-app-sim", demo_sage100.warehouse_app_command()),
     ]  # fmt: skip

@@ -19,6 +19,8 @@ AGENT_PORT = 8200
 AGENT_KEY_ID = "hub"
 AGENT_SECRET = "demo-sage100-agent-secret"
 WEB_ORDERS_SECRET = "demo-web-orders-secret"
+WAREHOUSE_APP_PORT = 8101
+WAREHOUSE_APP_SECRET = "demo-warehouse-app-secret"
 # Custom Office fields the demo company has, as an admin would have added them.
 UDFS = [
     ("AR_Customer", "UDF_SF_ACCOUNT_ID", 18),
@@ -78,6 +80,15 @@ def prepare_company() -> bool:
     return True
 
 
+def warehouse_app_command() -> list[str]:
+    """A JSON receiver standing in for a warehouse app that wants stock levels."""
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    return [
+        *manage, "run_generic_sink", "--port", str(WAREHOUSE_APP_PORT),
+        "--secret", WAREHOUSE_APP_SECRET, "--require", "reference",
+    ]  # fmt: skip
+
+
 def agent_certificate() -> tls.ServerCertificate:
     """The agent speaks HTTPS, as in production, with a certificate from the
     demo's private CA; the connection trusts that CA by its bundle path."""
@@ -127,6 +138,26 @@ def load() -> dict:
         ChangeFeed.objects.get_or_create(
             connection=sage, table=table, defaults={"interval_seconds": interval}
         )
+    warehouse, _ = Connection.objects.get_or_create(
+        slug="warehouse-app",
+        defaults={
+            "name": "Warehouse app (HTTP)",
+            "system": System.GENERIC,
+            "settings": {"url": f"http://127.0.0.1:{WAREHOUSE_APP_PORT}/documents"},
+            "credentials": {"signing_secret": WAREHOUSE_APP_SECRET},
+        },
+    )
+    # Publish/subscribe: the inventory feed's changes go to the warehouse app.
+    FlowConfig.objects.get_or_create(
+        flow="sage100_changes_to_http",
+        source_connection=sage,
+        target_connection=warehouse,
+        defaults={
+            "name": "Sage 100 inventory → Warehouse app",
+            "trigger": Trigger.WEBHOOK,
+            "options": {"topics": ["sage100.inventory"]},
+        },
+    )
     web, _ = Connection.objects.get_or_create(
         slug="web-orders",
         defaults={

@@ -114,7 +114,7 @@ def _records_for(event, parsed, topic, provider_event_id) -> list[SyncRecord]:
     for config in configs:
         config.source_connection = event.connection
         flow = registry.get(config.flow)
-        if flow.accepts_topic(topic):
+        if flow.accepts(config, topic):
             subscribed.append((config, flow))
     records, to_wake = [], []
     for config, flow in subscribed:
