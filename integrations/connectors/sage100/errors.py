@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from integrations.engine import errors
 
 # Text the SQLite ODBC driver (the simulator) and the ProvideX driver use.
 _LOCKED = ("database is locked", "record is locked", "file is locked", "busy")
 _TIMEOUT = ("timeout", "timed out", "hyt00", "hyt01")
 _READ_ONLY = ("readonly", "read only", "read-only")
+# "[HY000] [SQLite]connect failed (14) (SQLDriverConnect)" → "connect failed"
+_BRACKETS = re.compile(r"^(\s*\[[^\]]*\])+\s*")
+_CALL_CODES = re.compile(r"(\s*\([^)]*\))+\s*$")
+
+
+def _driver_words(text: str) -> str:
+    """The driver's own sentence, without its state codes and API names."""
+    return _CALL_CODES.sub("", _BRACKETS.sub("", text)).strip() or text
 
 
 def from_odbc(exc: Exception, *, doing: str) -> errors.SyncError:
@@ -41,9 +51,11 @@ def from_odbc(exc: Exception, *, doing: str) -> errors.SyncError:
         # A query Sage cannot answer (unknown column, e.g. a UDF that was
         # removed): retrying will not help, an admin must fix the mapping.
         return errors.ValidationFailed(
-            f"Sage 100 could not run the query while {doing}: {text}",
+            f"Sage 100 could not run the query while {doing}: {_driver_words(text)}.",
             detail=detail,
         )
     return errors.Unavailable(
-        f"Cannot reach Sage 100 over ODBC while {doing}: {text}", detail=detail
+        f"Cannot reach Sage 100 over ODBC while {doing} (the driver says: "
+        f"{_driver_words(text)}).",
+        detail=detail,
     )

@@ -39,6 +39,9 @@ def test_server_down_is_unavailable(reader, company):
         reader.customer("01", "ABF")
     assert caught.value.retryable
     assert "Cannot reach Sage 100" in caught.value.message
+    # Plain words for people; the driver's codes stay in the detail.
+    assert "[HY000]" not in caught.value.message
+    assert "[HY000]" in caught.value.detail
 
 
 def test_a_file_locked_beyond_the_timeout_is_unavailable_and_retryable(reader, company):
