@@ -16,9 +16,10 @@ from integrations.admin.display import relative_time
 from integrations.models import ChangeFeed
 from integrations.services import changefeeds
 
+# What identifies a feed is fixed once it exists: its watermark and row hashes
+# belong to that table, and moving them to another would report false removals.
+IDENTITY = ["connection", "table"]
 EDITABLE = [
-    "connection",
-    "table",
     "mode",
     "enabled",
     "interval_seconds",
@@ -79,6 +80,11 @@ class ChangeFeedAdmin(DjangoObjectActions, SimpleHistoryAdmin):
         "created_at",
         "updated_at",
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*IDENTITY, *fields) if obj is not None else fields
+
     fieldsets = [
         (None, {"fields": ["connection", "table", "topic", "mode", "enabled"]}),
         (

@@ -228,6 +228,9 @@ class ChangeFeedRow(models.Model):
         max_length=12, blank=True, help_text="Sage's TimeUpdated, decimal hours."
     )
     seen_at = models.DateTimeField()
+    # Chained into the next event's id, so a value that flips back and forth
+    # without new stamps never repeats an id (the inbox would drop it).
+    last_event_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["feed", "key"]

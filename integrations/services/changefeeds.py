@@ -62,6 +62,8 @@ class Change:
     history: dict | None = None
     has_history: bool = False
     previous_stamp: str = ""  # removed rows: the stamps we last saw
+    previous_event: str = ""  # the id of the event we last published for the key
+    event_id: str = ""  # set when published
 
     @property
     def date_updated(self) -> date | None:
@@ -201,7 +203,9 @@ def _plan(feed: ChangeFeed, reader, *, full: bool) -> Plan:
         if moment is not None and (plan.newest is None or moment >= plan.newest):
             plan.newest, plan.newest_key = moment, key
         digest = changes.row_hash(row)
-        previous = stored[key][0] if key in stored else ""
+        previous, previous_event = (
+            (stored[key][0], stored[key][3]) if key in stored else ("", "")
+        )
         if digest == previous:
             continue
         plan.changes.append(
@@ -213,6 +217,7 @@ def _plan(feed: ChangeFeed, reader, *, full: bool) -> Plan:
                 row=row,
                 row_hash=digest,
                 previous_hash=previous,
+                previous_event=previous_event,
                 stamp=moment,
             )
         )
@@ -232,14 +237,14 @@ def _detected_by(feed, full: bool, since, moment) -> str:
     return "stamps"
 
 
-Stored = dict[str, tuple[str, date | None, str]]
+Stored = dict[str, tuple[str, date | None, str, str]]
 
 
 def _stored(feed: ChangeFeed, keys: list[str] | None) -> Stored:
-    """key → (hash, DateUpdated, TimeUpdated) we last reported; for ``keys`` only,
-    or for every key."""
+    """key → (hash, DateUpdated, TimeUpdated, last event id) we last reported;
+    for ``keys`` only, or for every key."""
     rows = ChangeFeedRow.objects.filter(feed=feed)
-    columns = ("key", "row_hash", "date_updated", "time_updated")
+    columns = ("key", "row_hash", "date_updated", "time_updated", "last_event_id")
     if keys is None:
         return {key: rest for key, *rest in rows.values_list(*columns)}
     found: Stored = {}
@@ -290,6 +295,7 @@ def _removed(feed: ChangeFeed, reader, key: str, previous: tuple) -> Change:
         row_hash="",
         previous_hash=previous[0],
         previous_stamp=f"{previous[1] or ''} {previous[2]}",
+        previous_event=previous[3],
         history=history,
         has_history=history_table is not None,
     )
@@ -373,21 +379,25 @@ def _failed(feed: ChangeFeed, result: PollResult, now, message: str) -> PollResu
 def event_id(feed: ChangeFeed, change: Change) -> str:
     """The same change always gets the same id; a later change never does.
 
-    Sage's (table, key, DateUpdated, TimeUpdated, row hash) plus the hash we
-    reported before: a bulk change that puts a row back to an earlier version
-    without moving its stamps is still a new event. A removal carries the
-    stamps we last saw, so a number deleted, re-used and deleted again is too.
+    Sage's (table, key, DateUpdated, TimeUpdated, row hash) chained to the id
+    of the event we published before for the key: a bulk change that flips a
+    row back and forth without moving its stamps is a new event every time (a
+    crash before commit rolls the chain back, so a retry repeats the same id).
+    A removal carries the stamps we last saw, so a number deleted, re-used and
+    deleted again is new too.
     """
     if change.change == REMOVED:
         parts = [REMOVED, change.previous_stamp, change.previous_hash]
     else:
         day = change.date_updated.isoformat() if change.date_updated else ""
         parts = [day, change.time_updated, change.row_hash, change.previous_hash]
+    parts.append(change.previous_event)
     raw = "\x1f".join([feed.table, change.key, *parts])
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def _publish(feed: ChangeFeed, change: Change) -> None:
+    change.event_id = event_id(feed, change)
     body = {
         "table": feed.table,
         "topic": feed.topic,
@@ -402,7 +412,7 @@ def _publish(feed: ChangeFeed, change: Change) -> None:
         feed.connection,
         body=json.dumps(body, ensure_ascii=False).encode(),
         headers={"Content-Type": "application/json", "X-Change-Feed": str(feed.pk)},
-        provider_event_id=event_id(feed, change),
+        provider_event_id=change.event_id,
         topic=feed.topic,
         signature_verified=True,
     )
@@ -417,6 +427,7 @@ def _remember(feed: ChangeFeed, batch: list[Change], now) -> None:
             date_updated=change.date_updated,
             time_updated=change.time_updated,
             seen_at=now,
+            last_event_id=change.event_id,
         )
         for change in batch
         if change.change != REMOVED
@@ -426,7 +437,13 @@ def _remember(feed: ChangeFeed, batch: list[Change], now) -> None:
             kept,
             update_conflicts=True,
             unique_fields=["feed", "key"],
-            update_fields=["row_hash", "date_updated", "time_updated", "seen_at"],
+            update_fields=[
+                "row_hash",
+                "date_updated",
+                "time_updated",
+                "seen_at",
+                "last_event_id",
+            ],
         )
     gone = [change.key for change in batch if change.change == REMOVED]
     for start in range(0, len(gone), KEYS_PER_QUERY):

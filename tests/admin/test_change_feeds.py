@@ -111,6 +111,19 @@ def test_changing_the_interval_keeps_the_pollers_watermark(admin_client, sage): 
     assert feed.next_poll_at is None  # polled on the next tick, then every 30 s
 
 
+def test_an_existing_feeds_table_cannot_be_changed(admin_client, sage):  # noqa: F811
+    """Its watermark and row hashes belong to its table: moving them would
+    report every row of the old table as removed from the new one."""
+    feed = feed_for(sage, "AR_Customer")
+    url = reverse("admin:integrations_changefeed_change", args=[feed.pk])
+    page = admin_client.get(url)
+
+    admin_client.post(url, {**form_data(page), "table": "AP_Vendor"})
+
+    feed.refresh_from_db()
+    assert feed.table == "AR_Customer"
+
+
 def test_a_feed_needs_a_sage_100_connection(admin_client):
     other = ConnectionFactory()  # a generic HTTP connection
     url = reverse("admin:integrations_changefeed_add")

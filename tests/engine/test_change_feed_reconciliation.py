@@ -105,6 +105,17 @@ def test_a_row_put_back_by_a_bulk_change_is_published_again(company, feed):
     assert names == ["Customer BASE", "Bulk", "Customer BASE"]
 
 
+def test_a_value_flipping_back_and_forth_is_published_every_time(company, feed):
+    """Promotions applied and removed by a bulk tool, stamps untouched."""
+    for step, name in enumerate(["Promo", "Customer BASE", "Promo"], start=1):
+        bulk_update(company, "AR_Customer", "CustomerNo = 'BASE'", CustomerName=name)
+        changefeeds.resync(feed.pk)
+        assert poll(feed, later(60 * step)).emitted == 1
+
+    names = [body["row"]["CustomerName"] for body in bodies()]
+    assert names == ["Customer BASE", "Promo", "Customer BASE", "Promo"]
+
+
 def test_a_new_udf_column_does_not_republish_the_table(company, feed):
     company.add_udf("AR_Customer", "SF_ACCOUNT_ID", length=18)
 
