@@ -25,7 +25,12 @@ from urllib.parse import unquote, urlsplit
 from integrations.agent.backends.base import BOIError
 from integrations.agent.config import AgentConfig
 from integrations.agent.journal import IdempotencyConflict, Journal
-from integrations.agent.service import OBJECTS, AgentService, BadRequest
+from integrations.agent.service import (
+    OBJECTS,
+    AgentService,
+    BadRequest,
+    OutcomeUnknown,
+)
 from integrations.agent.signing import AgentAuthError, NonceCache, verify_request
 
 VERSION = "1.0.0"
@@ -179,6 +184,9 @@ class AgentHandler(BaseHTTPRequestHandler):
         except IdempotencyConflict as exc:
             status = 409
             self._send_error(ApiError(409, "idempotency_conflict", str(exc)))
+        except OutcomeUnknown as exc:
+            status = 409
+            self._send_error(ApiError(409, "outcome_unknown", str(exc)))
         except BOIError as exc:
             status = self._send_boi_error(exc)
         except Exception:

@@ -29,6 +29,20 @@ OBJECTS = {
     "record_cash_receipt": "AR_CashReceipts",
 }
 MAX_KEY_LENGTH = 200
+# Writes that make a new record: repeating one whose outcome is unknown could
+# make a second, so without a reference to look for it the agent must not guess.
+CREATES = frozenset(OBJECTS)
+
+
+class OutcomeUnknown(Exception):
+    """A create with this key may or may not be in Sage, and has no reference."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"The write under idempotency key {key!r} was interrupted and may "
+            "already be in Sage 100; without a reference to look for, the agent "
+            "will not write it again. Check Sage 100 before entering it by hand."
+        )
 
 
 class BadRequest(ValueError):
@@ -81,6 +95,7 @@ class AgentService:
         self.journal = journal
         self.name = name or type(backend).__name__
         self._keys = _KeyLocks()
+        self._references = _KeyLocks()
         # A BOI session is single-threaded: unless the backend says it copes
         # with threads, one backend call runs at a time.
         thread_safe = getattr(backend, "thread_safe", False)
@@ -130,7 +145,11 @@ class AgentService:
         self, header, lines, *, idempotency_key, reference=None
     ) -> dict:
         header, lines = _values(header, "header"), _lines(lines)
-        reference = _attach(_reference(reference), header, "header")
+        reference = _scoped(
+            _attach(_reference(reference), header, "header"),
+            header,
+            ("ARDivisionNo", "CustomerNo"),
+        )
         return self._run(
             "create_sales_order",
             idempotency_key,
@@ -153,7 +172,11 @@ class AgentService:
         self, header, lines, *, idempotency_key, reference=None
     ) -> dict:
         header, lines = _values(header, "header"), _lines(lines)
-        reference = _attach(_reference(reference), header, "header")
+        reference = _scoped(
+            _attach(_reference(reference), header, "header"),
+            header,
+            ("APDivisionNo", "VendorNo"),
+        )
         return self._run(
             "create_purchase_order",
             idempotency_key,
@@ -186,12 +209,21 @@ class AgentService:
         if reference is not None:
             payload = {**payload, "reference": [reference.column, reference.value]}
         digest = request_digest(operation, payload)
-        with self._keys.hold(key):
+        # Two keys carrying the same reference (a webhook delivered twice under
+        # different event ids) must not both find nothing and both write.
+        same_reference = (
+            self._references.hold(f"{operation}:{reference.column}:{reference.value}")
+            if reference is not None
+            else nullcontext()
+        )
+        with self._keys.hold(key), same_reference:
             entry = self.journal.begin(key, operation, digest)
             if entry.status != PENDING:  # done: the first answer again
                 return {**entry.result, "replayed": True}
             # A key that was pending before this call may already be in Sage.
             unknown_outcome = entry.previous == PENDING
+            if unknown_outcome and reference is None and operation in CREATES:
+                raise OutcomeUnknown(key)
             try:
                 result = None
                 if reference is not None:
@@ -275,6 +307,19 @@ def _reference(value: Any) -> Reference | None:
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("reference.value is required (text).", field="reference.value")
     return Reference(column.strip(), text.strip())
+
+
+def _scoped(reference: Reference | None, header: dict, columns) -> Reference | None:
+    """Narrow a document reference to its customer or vendor, when the header
+    names them: another customer's order with the same PO is not ours."""
+    if reference is None:
+        return None
+    within = tuple(
+        (column, str(header[column]))
+        for column in columns
+        if header.get(column) not in (None, "")
+    )
+    return Reference(reference.column, reference.value, within)
 
 
 def _attach(reference: Reference | None, values: dict, name: str):

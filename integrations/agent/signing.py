@@ -106,7 +106,11 @@ def verify_request(
     secret = keys.get(key_id)
     # Compute a MAC even for an unknown key so timing says nothing about ids.
     expected = signature(secret or "unknown", method, path, timestamp, nonce, body)
-    if not hmac.compare_digest(expected, given) or secret is None:
+    if (
+        not given.isascii()
+        or not hmac.compare_digest(expected, given)
+        or secret is None
+    ):
         raise AgentAuthError("The signature does not match.")
     try:
         age = abs(now - int(timestamp))

@@ -195,3 +195,44 @@ def test_update_replayed_is_not_applied_twice(agent, client):
 
     assert first["created"] is False and again["replayed"] is True
     assert len(agent.backend.writes) == 2
+
+
+def test_pending_create_without_a_reference_is_not_written_again(agent, client):
+    """The outcome is unknown and nothing in Sage says which record it was:
+    the agent refuses to guess rather than risk a second order."""
+    _pending(agent, "create_sales_order", "order-1", {"header": HEADER, "lines": LINES})
+
+    with pytest.raises(errors.ConflictDetected, match="interrupted"):
+        client.create_sales_order(HEADER, LINES, idempotency_key="order-1")
+
+    assert agent.backend.writes == []
+
+
+def test_two_keys_with_one_reference_write_once(agent):
+    """A webhook delivered twice under different event ids: the second call
+    waits for the first and then finds its order instead of writing another."""
+    backend = agent.backend
+    backend.release_write.clear()
+    results, failures = [], []
+
+    def call(key: str):
+        try:
+            results.append(
+                agent.client().create_sales_order(
+                    HEADER, LINES, idempotency_key=key, reference=REFERENCE
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=call, args=(f"k{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    assert backend.write_started.wait(10)
+    backend.release_write.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert failures == []
+    assert len(backend.writes) == 1
+    assert sorted(r["created"] for r in results) == [False, False, True]

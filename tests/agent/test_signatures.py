@@ -61,6 +61,17 @@ def test_signature_with_the_wrong_secret_is_refused(agent):
     )
 
 
+def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(agent):
+    headers = sign_request(KEY_ID, SECRET, "POST", "/v1/customers", BODY)
+    headers[SIGNATURE_HEADER] = "é" * 64
+    encoded = {k: v.encode() for k, v in headers.items()}
+    _refused(
+        agent,
+        agent.raw("POST", "/v1/customers", BODY, headers=encoded),
+        "does not match",
+    )
+
+
 def test_body_changed_after_signing_is_refused(agent):
     headers = sign_request(KEY_ID, SECRET, "POST", "/v1/customers", BODY)
     tampered = BODY.replace(b"ABF", b"XYZ")

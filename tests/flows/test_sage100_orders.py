@@ -163,3 +163,34 @@ def test_a_record_in_use_is_retried(config, sage, redis_conn):
 
     assert record.status == RecordStatus.RETRY_SCHEDULED
     assert "in use" in record.error_message
+
+
+def test_another_customers_order_with_the_same_po_is_not_taken_for_ours(
+    config, sage, redis_conn
+):
+    from integrations.engine import clients
+
+    agent = clients.build(config.target_connection).agent
+    theirs = agent.create_sales_order(
+        {"ARDivisionNo": "01", "CustomerNo": "ABF", "OrderDate": "2026-11-24",
+         "ShipExpireDate": "2026-11-24", "CustomerPONo": "PO-77"},
+        [{"ItemCode": "1001-HON-H252", "QuantityOrdered": "1"}],
+        idempotency_key="their-order",
+    )  # fmt: skip
+    other = _customer_other_than_abf(sage)
+
+    record = _run(config, _order(reference="PO-77", customer=other), "e9")
+
+    assert record.status == RecordStatus.SUCCEEDED, record.error_message
+    assert record.target_ids["sales_order_no"] != theirs["record"]["SalesOrderNo"]
+    assert len(_orders(sage, "PO-77")) == 2
+
+
+def _customer_other_than_abf(sage) -> str:
+    with sqlite3.connect(sage.db.path) as db:
+        division, number = db.execute(
+            "SELECT ARDivisionNo, CustomerNo FROM AR_Customer WHERE CustomerNo <> "
+            "'ABF' AND CreditHold = 'N' AND CustomerStatus = 'A' AND CreditLimit = 0 "
+            "ORDER BY CustomerNo LIMIT 1"
+        ).fetchone()
+    return f"{division}-{number}"

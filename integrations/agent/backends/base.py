@@ -63,6 +63,15 @@ class Reference:
 
     column: str  # e.g. "CustomerPONo" or "UDF_SF_ORDER_ID"
     value: str
+    # Columns the match must also have: a customer PO is only the same order
+    # for the same division and customer (Sage's KDUPLICATEPO index).
+    within: tuple[tuple[str, str], ...] = ()
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        return all(
+            str(record.get(column, "")).strip().upper() == str(value).strip().upper()
+            for column, value in self.within
+        )
 
 
 class Backend(Protocol):

@@ -118,11 +118,13 @@ class BOIBackend:
                     spec.object,
                     reference.column,
                 )
-            columns = dict.fromkeys((*spec.keys, reference.column), "")
+            scope = [column for column, _ in reference.within]
+            columns = dict.fromkeys((*spec.keys, reference.column, *scope), "")
             svc.nMoveFirst()
             while not int(svc.nEOF or 0):
                 record = com_.read_values(self.com, svc, columns)
-                if str(record.get(reference.column, "")).strip() == reference.value:
+                value = str(record.get(reference.column, "")).strip()
+                if value == reference.value and reference.matches(record):
                     key = {k: str(record.get(k, "")) for k in spec.keys}
                     return WriteResult(spec.object, key, record, created=False)
                 svc.nMoveNext()

@@ -35,6 +35,11 @@ def from_response(response: requests.Response) -> errors.SyncError:
             "and password in the agent's settings.",
             detail=detail,
         )
+    if status == 409 and code == "outcome_unknown":
+        return errors.ConflictDetected(
+            f"The Sage 100 agent was interrupted writing this: {message}",
+            detail=detail,
+        )
     if status == 409:
         return errors.ConflictDetected(
             f"The Sage 100 agent already used this write's idempotency key for a "

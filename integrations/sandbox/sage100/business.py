@@ -154,9 +154,13 @@ class SimulatorBackend:
             column = rules.resolve(txn.columns(header), reference.column)
             if reference.value in (None, ""):
                 raise rules.invalid(column.name)
-            tables = [header] + (["SO_SalesOrderHistoryHeader"] if detail else [])
-            for table in tables:
-                found = _find_rows(txn, table, column.name, reference.value)
+            history = ["SO_SalesOrderHistoryHeader"] if name == "SO_SalesOrder" else []
+            for table in [header, *history]:
+                found = [
+                    row
+                    for row in _find_rows(txn, table, column.name, reference.value)
+                    if reference.matches(row)
+                ]
                 if found:
                     return _found(txn, name, table, detail, found)
         return None
