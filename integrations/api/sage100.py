@@ -26,6 +26,7 @@ from integrations.api.errors import error_response
 from integrations.api.serializers import ErrorSerializer
 from integrations.connectors.sage100 import keys
 from integrations.engine.errors import (
+    AuthRevoked,
     DuplicateAmbiguous,
     RateLimited,
     SyncError,
@@ -149,7 +150,12 @@ def _unavailable(exc: SyncError) -> Response:
         403: _error("The key lacks the scope or is bound to another connection."),
         404: _error("No Sage 100 connection has this slug, or no such customer."),
         409: _error("The customer value matches several Sage 100 customers."),
+        422: _error(
+            "The connection is set up wrongly (e.g. its customer-id UDF "
+            "does not exist in Sage 100); retrying will not help."
+        ),
         429: _error("The connection's own call budget is used up; retry later."),
+        500: _error("Sage 100 refused the connection's ODBC login."),
         503: _error("Sage 100 cannot be reached or read right now; retry later."),
     },
 )
@@ -198,6 +204,15 @@ class CreditCheckView(APIView):
             field = "division" if exc.field == "division" else "customer"
             return error_response(409, exc.message, field, candidates=exc.candidates)
         except SyncError as exc:
+            if not exc.retryable or isinstance(exc, AuthRevoked):
+                # A setup problem (a missing UDF, bad settings, refused login):
+                # retrying will not help, so do not say "retry later".
+                return error_response(
+                    500 if isinstance(exc, AuthRevoked) else 422,
+                    f"The Sage 100 connection cannot answer credit checks: "
+                    f"{exc.message}",
+                    exc.field or None,
+                )
             return _unavailable(exc)
         position, decision = answer.position, answer.decision
         # Built by hand in CreditCheckSerializer's shape: this is a hot path, and

@@ -48,8 +48,11 @@ class Decision:
 
 
 def decide(position: CreditPosition, amount: Decimal) -> Decision:
-    """Approved = not on hold and amount <= available credit (no limit: any amount)."""
+    """Approved = active, not on hold, and amount <= available credit (no limit:
+    any amount). Sage refuses orders for inactive customers, so do we."""
     who = f"Customer {position.customer}"
+    if position.status == "I":
+        return Decision(False, f"Declined: {who} is inactive in Sage 100.")
     if position.on_hold:
         return Decision(False, f"Declined: {who} is on credit hold in Sage 100.")
     if position.available_credit is None:

@@ -109,6 +109,18 @@ def test_a_customer_on_credit_hold_is_declined_whatever_the_amount(caller):
     assert "on credit hold" in body["reason"]
 
 
+def test_an_inactive_customer_is_declined(caller, company):
+    with company.connect() as conn:
+        conn.execute(
+            "UPDATE AR_Customer SET CustomerStatus = 'I' WHERE CustomerNo = 'ABF'"
+        )
+
+    body = check(caller, {"customer": "ABF", "amount": "1"}).json()
+
+    assert body["approved"] is False
+    assert "inactive" in body["reason"]
+
+
 def test_a_zero_credit_limit_means_no_limit(caller):
     body = check(caller, {"customer": "capital", "amount": "1000000"}).json()
 
@@ -374,14 +386,16 @@ def test_over_the_connections_own_call_budget_is_429_with_retry_after(caller, sa
     assert "budget" in response.json()["error"]
 
 
-def test_a_misconfigured_udf_is_503_naming_it(caller, sage):
+def test_a_misconfigured_udf_is_422_naming_it_not_retry_later(caller, sage):
+    """A setup mistake: retrying cannot help, so the caller is not told to."""
     sage.settings["customer_id_udf"] = "UDF_NOT_THERE"
     sage.save()
 
     response = check(caller, {"customer": "ABF", "amount": "1"})
 
-    assert response.status_code == 503
+    assert response.status_code == 422
     assert response.json()["field"] == "UDF_NOT_THERE"
+    assert "Retry-After" not in response
 
 
 def test_create_api_key_accepts_the_credit_check_scope(sage):

@@ -27,6 +27,23 @@ def from_odbc(exc: Exception, *, doing: str) -> errors.SyncError:
     text = str(args[1]) if len(args) > 1 else str(exc)
     lowered = f"{state} {text}".lower()
     detail = f"{state} {text}".strip()[:2000]
+    if state.startswith("28") or "password" in lowered or "invalid user" in lowered:
+        return errors.AuthRevoked(
+            f"Sage 100 refused the ODBC login while {doing} (the driver says: "
+            f"{_driver_words(text)}). Check the user and password on the connection.",
+            detail=detail,
+        )
+    if (
+        state.startswith("IM00")
+        or "can't open lib" in lowered
+        or "data source name not found" in lowered
+    ):
+        return errors.ValidationFailed(
+            f"The ODBC driver or DSN in settings.odbc is not installed on this "
+            f"machine (the driver says: {_driver_words(text)}).",
+            field="settings.odbc",
+            detail=detail,
+        )
     if any(word in lowered for word in _LOCKED):
         return errors.Unavailable(
             f"Sage 100 is busy (a file is locked) while {doing}; will retry.",

@@ -100,11 +100,16 @@ class Faults:
     def is_down(self) -> bool:
         return bool(self.state()["down"])
 
+    @property
+    def database(self) -> Path:
+        """The company's own file: other files beside it (another company, an
+        agent's journal) are not part of this server's outage."""
+        return CompanyDatabase(self.root, self.company).path
+
     def _rename(self, old_suffix: str, new_suffix: str) -> None:
-        for path in self.root.glob(f"*{old_suffix}"):
-            target = path.with_name(path.name[: -len(old_suffix)] + new_suffix)
-            with contextlib.suppress(FileNotFoundError):  # another process won
-                os.replace(path, target)
+        path = self.database.with_suffix(old_suffix)
+        with contextlib.suppress(FileNotFoundError):  # another process won
+            os.replace(path, self.database.with_suffix(new_suffix))
 
     # -- slowness and clock --------------------------------------------------
     def slow(self, seconds: float) -> None:
@@ -236,7 +241,7 @@ class Busy:
         self._thread: threading.Thread | None = None
 
     def acquire(self) -> Busy:
-        for path in sorted(self.faults.root.glob("*.db")):
+        for path in [self.faults.database]:
             connection = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30
             )

@@ -76,3 +76,30 @@ def test_a_query_on_a_column_sage_no_longer_has_is_a_validation_error(reader):
 def test_two_statements_in_one_query_are_refused_not_retried(reader):
     with pytest.raises(ValidationFailed, match="could not run the query"):
         reader.select("AR_Customer", "SELECT CustomerNo FROM AR_Customer; SELECT 1")
+
+
+def test_a_refused_odbc_login_parks_the_connection_for_an_admin():
+    import pyodbc
+
+    from integrations.connectors.sage100.errors import from_odbc
+    from integrations.engine.errors import AuthRevoked
+
+    refused = pyodbc.Error(
+        "28000", "[28000] [ProvideX][ODBC Driver]Invalid user ID or password"
+    )
+
+    error = from_odbc(refused, doing="connecting")
+
+    assert isinstance(error, AuthRevoked)
+    assert "Invalid user ID or password" in error.message
+    assert "[28000]" not in error.message
+
+
+def test_a_driver_that_is_not_installed_names_the_setting():
+    from integrations.connectors.sage100.odbc import OdbcReader
+
+    reader = OdbcReader("Driver={No Such Sage Driver};Database=x")
+
+    with pytest.raises(ValidationFailed) as caught:
+        reader.ping()
+    assert caught.value.field == "settings.odbc"

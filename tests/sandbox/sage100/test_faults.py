@@ -176,3 +176,17 @@ def test_a_company_never_created_is_named_in_the_error(tmp_path):
     with pytest.raises(BOIError, match="Company XYZ does not exist") as caught:
         SimulatorBackend(tmp_path, "xyz").ping()
     assert caught.value.code == "unavailable"
+
+
+def test_down_takes_only_the_companys_own_file_offline(company):
+    """An agent's journal (or another company) beside it is not part of the outage."""
+    journal = company.root / "journal.db"
+    journal.write_bytes(b"")
+    faults = Faults(company.root, company.company)
+
+    faults.down()
+
+    assert journal.exists()
+    assert not company.path.exists()
+    faults.up()
+    assert company.path.exists()
