@@ -17,7 +17,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
 
-from integrations.admin.display import PrettyJSONField, badge
+from integrations.admin.display import PrettyJSONField, badge, health_badge
 from integrations.models import Connection, ConnectionAPIKey, ConnectionStatus
 from integrations.services import connection_checks, connections
 
@@ -129,11 +129,7 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
 
     @admin.display(description="health", ordering="last_check_ok")
     def health(self, connection: Connection) -> str:
-        if connection.last_check_ok is None:
-            return badge("unknown", "Not tested")
-        if connection.last_check_ok:
-            return badge("healthy", "Healthy")
-        return badge("failing", "Failing")
+        return health_badge(connection)
 
     @admin.display(description="secrets set")
     def secrets_set(self, connection: Connection) -> str:

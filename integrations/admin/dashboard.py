@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import selectors
-from integrations.admin.display import age_in_words, badge
+from integrations.admin.display import age_in_words, badge, health_badge
 from integrations.flows import registry
 from integrations.models import Connection, ConnectionStatus, RecordStatus
 
@@ -65,7 +65,7 @@ def context() -> dict:
         }
         for flow, by_status in selectors.flow_status_counts().items()
     ]
-    connections = [_connection(c, now) for c in Connection.objects.all()]
+    connections = [_connection(c, now) for c in Connection.objects.defer("credentials")]
     oldest = selectors.oldest_needing_attention()
     retries = selectors.retries_in_progress(now=now)
     return {
@@ -97,14 +97,8 @@ def _connection(connection: Connection, now) -> dict:
     """One line of the connections panel: can we reach it, and when we last knew."""
     if connection.status != ConnectionStatus.ACTIVE:
         state = badge(connection.status, connection.get_status_display())
-    elif connection.last_check_ok is None:
-        state = badge("unknown", "Not tested")
     else:
-        state = (
-            badge("healthy", "Healthy")
-            if connection.last_check_ok
-            else badge("failing", "Failing")
-        )
+        state = health_badge(connection)
     return {
         "slug": connection.slug,
         "name": connection.name,

@@ -42,6 +42,15 @@ def badge(value: str, label: str) -> str:
     return format_html('<span class="lb-badge lb-badge--{}">{}</span>', value, label)
 
 
+def health_badge(connection) -> str:
+    """Healthy / Failing / Not tested, from the connection's latest test."""
+    if connection.last_check_ok is None:
+        return badge("unknown", "Not tested")
+    if connection.last_check_ok:
+        return badge("healthy", "Healthy")
+    return badge("failing", "Failing")
+
+
 def pretty_json(value: Any) -> str:
     """JSON as an indented, escaped block; an empty value says so."""
     if value in (None, {}, []):

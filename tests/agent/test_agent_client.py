@@ -142,3 +142,12 @@ def test_shared_throttle_stops_calls_over_budget(agent, redis_conn):
     with pytest.raises(errors.RateLimited):
         client.create_customer({**VALUES, "CustomerNo": "B"}, idempotency_key="k2")
     assert len(agent.backend.writes) == 1
+
+
+def test_clients_of_one_agent_share_one_keep_alive_session(agent):
+    """A client is built per record attempt; sharing the session keeps one
+    connection to the agent instead of leaving one idle socket per attempt."""
+    first, second = agent.client(), agent.client()
+
+    assert first.ping()["company"] and second.ping()["company"]
+    assert first.session is second.session

@@ -10,6 +10,7 @@ looks up before writing. Answers come back as the agent's result dict:
 from __future__ import annotations
 
 import json
+import threading
 import time
 from contextlib import nullcontext
 from typing import Any
@@ -20,6 +21,20 @@ import requests
 from integrations.agent.signing import sign_request
 from integrations.connectors.base import CallLog, Throttle, no_log
 from integrations.connectors.sage100 import agent_errors
+
+# One keep-alive session per agent and process: a client is built for every
+# record attempt, and a session each would leave an idle socket (and an agent
+# thread waiting on it) behind every time, and pay a TLS handshake per record.
+_sessions: dict[str, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def shared_session(base_url: str) -> requests.Session:
+    with _sessions_lock:
+        session = _sessions.get(base_url)
+        if session is None:
+            session = _sessions[base_url] = requests.Session()
+        return session
 
 
 class AgentClient:
@@ -42,7 +57,7 @@ class AgentClient:
         self._secret = secret
         self.timeout = timeout
         self.verify = verify
-        self.session = session or requests.Session()
+        self.session = session or shared_session(self.base_url)
         self.throttle = throttle
         self.log = log
 
