@@ -261,6 +261,43 @@ def test_com_failure_during_the_write_is_an_unknown_outcome(boi, sage):
         boi.create_sales_order(HEADER, LINES)
 
 
+def test_com_failure_reading_the_warning_after_a_write_is_an_unknown_outcome(
+    boi, sage, monkeypatch
+):
+    """nWrite said -1 (written, with a warning); reading sLastErrorMsg then
+    failed. The order may be on file, so this must not be reported as refused
+    (a refusal lets the retry write a second order)."""
+    from tests.agent.fake_boi import FakeBusiness
+
+    def message_unreadable(obj):
+        if obj.label == "SO_SalesOrder_bus" and obj.__dict__.get("_written"):
+            raise FakeComError("RPC server unavailable")
+        return obj.__dict__.get("_message", "")
+
+    def remember(obj, value):
+        obj.__dict__["_message"] = value
+
+    real_call = FakeBusiness._call
+
+    def call(obj, method, *args, **kwargs):
+        result = real_call(obj, method, *args, **kwargs)
+        if method == "nWrite":
+            obj.__dict__["_written"] = True
+        return result
+
+    monkeypatch.setattr(
+        FakeBusiness,
+        "sLastErrorMsg",
+        property(message_unreadable, remember),
+        raising=False,
+    )
+    monkeypatch.setattr(FakeBusiness, "_call", call)
+    sage.script("SO_SalesOrder_bus", "nWrite", ret=-1, message="On hold.")
+
+    with pytest.raises(WriteOutcomeUnknown, match="after writing"):
+        boi.create_sales_order(HEADER, LINES)
+
+
 def test_find_uses_the_customer_po_index(boi, sage):
     sage.tables["SO_SalesOrder"] = {
         ("0000100",): {"SalesOrderNo": "0000100", "CustomerPONo": "SHOP-10"},

@@ -301,8 +301,8 @@ def session(
         ) from None
     finally:
         if oss is not None:
-            _quietly(com, oss.nCleanup)
-            _quietly(com, oss.DropObject)
+            _quietly(com, oss, "nCleanup")
+            _quietly(com, oss, "DropObject")
         com.leave_thread()
 
 
@@ -313,10 +313,10 @@ def business_object(com: ComPort, script: Any, oss: Any, name: str) -> Iterator[
     try:
         yield obj
     except BaseException:
-        _quietly(com, obj.nClear)
+        _quietly(com, obj, "nClear")
         raise
     finally:
-        _quietly(com, obj.DropObject)
+        _quietly(com, obj, "DropObject")
 
 
 def write(com: ComPort, obj: Any, *, what: str, warnings: list[str]) -> int:
@@ -325,12 +325,20 @@ def write(com: ComPort, obj: Any, *, what: str, warnings: list[str]) -> int:
         ret = obj.nWrite()
     except com.errors as exc:
         raise WriteOutcomeUnknown(f"COM failed while writing {what}: {exc}") from None
-    return check(obj, ret, doing=f"write {what}", warnings=warnings)
-
-
-def _quietly(com: ComPort, call) -> None:
-    """Clean-up after the write must not turn a written record into an error."""
     try:
-        call()
+        # Reading sLastErrorMsg after nWrite is a COM call too: if it fails, the
+        # record may well be written, so this is not a refusal.
+        return check(obj, ret, doing=f"write {what}", warnings=warnings)
+    except com.errors as exc:
+        raise WriteOutcomeUnknown(
+            f"COM failed after writing {what} (result {ret!r}): {exc}"
+        ) from None
+
+
+def _quietly(com: ComPort, obj: Any, method: str) -> None:
+    """Clean-up after the write must not turn a written record into an error;
+    the method is looked up inside the ``try``, since that is a COM call too."""
+    try:
+        getattr(obj, method)()
     except (AttributeError, *com.errors) as exc:
-        log.warning("BOI clean-up %s failed: %s", getattr(call, "__name__", ""), exc)
+        log.warning("BOI clean-up %s failed: %s", method, exc)
