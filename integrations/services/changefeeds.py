@@ -333,8 +333,9 @@ def _commit(feed, plan: Plan, *, now, clock, full: bool) -> bool:
             )
             if not claimed:
                 return False
+            listeners = inbox.listeners_of(feed.connection)
             for change in batch:
-                _publish(feed, change)
+                _publish(feed, change, listeners)
             _remember(feed, batch, now)
         version += 1
     return True
@@ -396,7 +397,7 @@ def event_id(feed: ChangeFeed, change: Change) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _publish(feed: ChangeFeed, change: Change) -> None:
+def _publish(feed: ChangeFeed, change: Change, listeners: list) -> None:
     change.event_id = event_id(feed, change)
     body = {
         "table": feed.table,
@@ -415,6 +416,7 @@ def _publish(feed: ChangeFeed, change: Change) -> None:
         provider_event_id=change.event_id,
         topic=feed.topic,
         signature_verified=True,
+        listeners=listeners,
     )
 
 

@@ -48,8 +48,13 @@ def accept(
     topic: str = "",
     signature_verified: bool,
     remote_addr: str | None = None,
+    listeners: list[FlowConfig] | None = None,
 ) -> Accepted:
-    """Store the raw event and create (or find) its SyncRecords atomically."""
+    """Store the raw event and create (or find) its SyncRecords atomically.
+
+    ``listeners``: the connection's event-triggered flows, when the caller
+    publishes many events in a row (a change feed) and has read them once.
+    """
     digest = body_hash(body)
     with transaction.atomic():
         try:
@@ -72,7 +77,7 @@ def accept(
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return _refuse(event, f"The body is not valid JSON: {exc}", "body")
         try:
-            records = _records_for(event, parsed, topic, provider_event_id)
+            records = _records_for(event, parsed, topic, provider_event_id, listeners)
         except SyncError as exc:
             return _refuse(event, exc.message, exc.field)
         return Accepted(event=event, duplicate=False, records=records)
@@ -101,14 +106,19 @@ def _refuse(event: InboundEvent, message: str, field_name: str) -> Accepted:
     return Accepted(event=event, duplicate=False, error=message, error_field=field_name)
 
 
-def _records_for(event, parsed, topic, provider_event_id) -> list[SyncRecord]:
+def listeners_of(connection: Connection) -> list[FlowConfig]:
+    """The flows that take this connection's events (webhooks, change feeds)."""
+    return list(
+        FlowConfig.objects.filter(source_connection=connection, trigger=Trigger.WEBHOOK)
+    )
+
+
+def _records_for(
+    event, parsed, topic, provider_event_id, listeners=None
+) -> list[SyncRecord]:
     # The event's connection is the source of every config here: share the row
     # rather than load (and decrypt) it again per config.
-    configs = list(
-        FlowConfig.objects.filter(
-            source_connection=event.connection, trigger=Trigger.WEBHOOK
-        )
-    )
+    configs = listeners_of(event.connection) if listeners is None else listeners
     # Publish/subscribe: one event, every flow that subscribes to its topic.
     subscribed = []
     for config in configs:

@@ -346,3 +346,23 @@ def test_a_disabled_feed_is_not_polled(company, sage):
 
     assert poll(feed).skipped
     assert ChangeFeed.objects.get(pk=feed.pk).last_polled_at is None
+
+
+def test_a_poll_reads_its_subscribers_once_not_per_change(company, sage):
+    from tests.factories import FlowConfigFactory
+
+    FlowConfigFactory(flow="sage100_changes_to_http", source_connection=sage)
+    for number in range(20):
+        customer(company, f"C{number:03}", sage_time(10 + number))
+    feed = feed_for(sage, "AR_Customer")
+
+    with CaptureQueriesContext(db) as queries:
+        assert poll(feed, later(60)).emitted == 20
+
+    flow_reads = [
+        q
+        for q in queries.captured_queries
+        if '"integrations_flowconfig"' in q["sql"]
+        and q["sql"].lstrip().upper().startswith("SELECT")
+    ]
+    assert len(flow_reads) == 1
