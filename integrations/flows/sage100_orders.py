@@ -21,12 +21,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from integrations.connectors.sage100 import keys
 from integrations.engine.errors import ReferenceMissing, ValidationFailed
 from integrations.flows.base import Flow, Run, specs_from_generic_body
 from integrations.flows.registry import register
 from integrations.models import System
-
-CUSTOMER_PO_LENGTH = 15
 
 
 @register
@@ -61,12 +60,16 @@ class GenericOrderToSage100(Flow):
                 "customer.",
                 field="customer",
             )
+        # Sage's own key rules, blamed on the order's line rather than on ItemCode.
         codes = [
-            run.xref("item", line["item"]) or line["item"] for line in order["lines"]
+            keys.item_code(
+                run.xref("item", line["item"]) or line["item"], f"lines.{index}.item"
+            )
+            for index, line in enumerate(order["lines"])
         ]
         found = reader.items(codes)
         for index, (line, code) in enumerate(zip(order["lines"], codes, strict=True)):
-            item = found.get(code.strip().upper())
+            item = found.get(code)
             if item is None:
                 raise ReferenceMissing(
                     f"Item {line['item']} does not exist in Sage 100: add an item "
@@ -81,7 +84,7 @@ class GenericOrderToSage100(Flow):
         run.state["resolved"] = {
             "division": customer["ARDivisionNo"],
             "customer_no": customer["CustomerNo"],
-            "items": [code.strip().upper() for code in codes],
+            "items": codes,
         }
         run.save_state(run.state)
 
@@ -134,14 +137,16 @@ def _parse(document: Any) -> dict:
     if not isinstance(lines, list) or not lines:
         raise ValidationFailed("The order needs at least one line.", field="lines")
     order_date = _date(document, "order_date") or date.today().isoformat()
-    customer_po = _text(document, "customer_po") or reference
-    if len(customer_po) > CUSTOMER_PO_LENGTH:
-        raise ValidationFailed(
-            f"The customer PO {customer_po!r} is longer than Sage 100's "
-            f"{CUSTOMER_PO_LENGTH} characters: shorten it (a mapping with the "
-            "truncate transform does this).",
-            field="customer_po",
+    try:
+        customer_po = keys.customer_po(
+            _text(document, "customer_po") or reference, "customer_po"
         )
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            f"{exc.message} Shorten it (a mapping with the truncate transform "
+            "does this).",
+            field="customer_po",
+        ) from None
     return {
         "reference": reference,
         "customer": _text(document, "customer", required=True),

@@ -194,3 +194,21 @@ def _customer_other_than_abf(sage) -> str:
             "ORDER BY CustomerNo LIMIT 1"
         ).fetchone()
     return f"{division}-{number}"
+
+
+def test_an_item_code_longer_than_sage_allows_names_the_line(config, sage, redis_conn):
+    record = _run(config, _order(lines=[{"item": "X" * 31, "quantity": "1"}]), "e10")
+
+    assert record.status == RecordStatus.NEEDS_ATTENTION
+    assert record.error_field == "lines.0.item"
+    assert "longer than Sage 100's 30 characters" in record.error_message
+
+
+def test_a_customer_po_longer_than_sage_allows_is_refused_before_writing(
+    config, sage, redis_conn
+):
+    record = _run(config, _order(customer_po="P" * 16), "e11")
+
+    assert record.status == RecordStatus.NEEDS_ATTENTION
+    assert record.error_field == "customer_po"
+    assert "truncate" in record.error_message
