@@ -144,18 +144,14 @@ class AgentService:
     def create_sales_order(
         self, header, lines, *, idempotency_key, reference=None
     ) -> dict:
-        header, lines = _values(header, "header"), _lines(lines)
-        reference = _scoped(
-            _attach(_reference(reference), header, "header"),
-            header,
-            ("ARDivisionNo", "CustomerNo"),
-        )
-        return self._run(
+        return self._document(
             "create_sales_order",
+            self.backend.create_sales_order,
+            header,
+            lines,
             idempotency_key,
-            {"header": header, "lines": lines},
-            lambda: self.backend.create_sales_order(header, lines),
             reference,
+            scope=("ARDivisionNo", "CustomerNo"),
         )
 
     def update_order_status(self, sales_order_no, status, *, idempotency_key) -> dict:
@@ -171,17 +167,27 @@ class AgentService:
     def create_purchase_order(
         self, header, lines, *, idempotency_key, reference=None
     ) -> dict:
+        return self._document(
+            "create_purchase_order",
+            self.backend.create_purchase_order,
+            header,
+            lines,
+            idempotency_key,
+            reference,
+            scope=("APDivisionNo", "VendorNo"),
+        )
+
+    def _document(self, operation, write, header, lines, key, reference, *, scope):
+        """An order with lines; its reference is scoped to its customer/vendor."""
         header, lines = _values(header, "header"), _lines(lines)
         reference = _scoped(
-            _attach(_reference(reference), header, "header"),
-            header,
-            ("APDivisionNo", "VendorNo"),
+            _attach(_reference(reference), header, "header"), header, scope
         )
         return self._run(
-            "create_purchase_order",
-            idempotency_key,
+            operation,
+            key,
             {"header": header, "lines": lines},
-            lambda: self.backend.create_purchase_order(header, lines),
+            lambda: write(header, lines),
             reference,
         )
 
