@@ -48,8 +48,9 @@ def poll_change_feed(feed_id: int) -> dict:
     return asdict(changefeeds.poll_feed(feed_id))
 
 
-def check_connections() -> int:
+def check_connection(connection_id: int) -> bool | None:
     from integrations.services import connection_checks
 
     close_old_connections()
-    return connection_checks.check_due()
+    result = connection_checks.check_by_id(connection_id)
+    return None if result is None else result.ok

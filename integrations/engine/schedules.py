@@ -32,7 +32,7 @@ def tick(*, now: datetime | None = None) -> dict:
     from integrations.engine import dispatch
 
     now = now or timezone.now()
-    started = {"polls": 0, "feeds": 0, "sweep": False, "checks": False}
+    started = {"polls": 0, "feeds": 0, "sweep": False, "checks": 0}
     due = FlowConfig.objects.filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now),
         enabled=True,
@@ -52,21 +52,27 @@ def tick(*, now: datetime | None = None) -> dict:
     return started
 
 
-def _check_connections_if_due(queue) -> bool:
-    """Test the connections in a worker, at most once per interval (Redis lock)."""
-    from integrations.jobs import check_connections
+def _check_connections_if_due(queue) -> int:
+    """Test due connections in workers, one job each (an unreachable system
+    waits out its timeouts alone), at most once per interval (Redis lock)."""
+    from integrations.jobs import check_connection
+    from integrations.services import connection_checks
 
     interval = settings.LEDGERBRIDGE["CONNECTION_CHECK_SECONDS"]
     try:
         if not queue.connection.set(
             "ledgerbridge:connection-check-lock", "1", nx=True, ex=interval
         ):
-            return False
-        queue.enqueue(check_connections, job_timeout=300, result_ttl=600)
-        return True
+            return 0
+        due = connection_checks.due_ids()
+        for connection_id in due:
+            queue.enqueue(
+                check_connection, connection_id, job_timeout=120, result_ttl=600
+            )
+        return len(due)
     except RedisError:
         logger.warning("Redis unavailable; connection checks skipped this time")
-        return False
+        return 0
 
 
 def _start_due_feeds(queue, now: datetime) -> int:

@@ -76,15 +76,25 @@ def _ping(client) -> CheckResult:
     return CheckResult(True, summary or "Reached it.", details)
 
 
-def check_due(*, now: datetime | None = None) -> int:
-    """Test every active connection not tested within the interval."""
+def due_ids(*, now: datetime | None = None) -> list[int]:
+    """Active connections not tested within the interval."""
     now = now or timezone.now()
     interval = timedelta(seconds=settings.LEDGERBRIDGE["CONNECTION_CHECK_SECONDS"])
     due = Connection.objects.filter(status=ConnectionStatus.ACTIVE).filter(
         Q(last_checked_at__isnull=True) | Q(last_checked_at__lte=now - interval)
     )
-    count = 0
-    for connection in due:
-        check(connection)
-        count += 1
-    return count
+    return list(due.values_list("pk", flat=True))
+
+
+def check_by_id(connection_id: int) -> CheckResult | None:
+    connection = Connection.objects.filter(pk=connection_id).first()
+    return None if connection is None else check(connection)
+
+
+def check_due(*, now: datetime | None = None) -> int:
+    """Test, here and now, every connection that is due (the scheduler instead
+    gives each its own job, so one unreachable system cannot hold up the rest)."""
+    ids = due_ids(now=now)
+    for connection_id in ids:
+        check_by_id(connection_id)
+    return len(ids)

@@ -1,13 +1,14 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import timezone
 
 from integrations.engine import schedules
 from integrations.flows.base import RecordSpec
 from integrations.flows.registry import register
-from integrations.models import FlowConfig, SyncRecord, Trigger
+from integrations.models import Connection, FlowConfig, SyncRecord, Trigger
 from integrations.services import polling
-from tests.factories import FlowConfigFactory
+from tests.factories import ConnectionFactory, FlowConfigFactory
 from tests.support.flows import TestEffect
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +64,18 @@ def test_due_poll_is_started_once_even_with_two_schedulers(queue):
 def test_sweep_is_started_once_per_interval(queue):
     assert schedules.tick()["sweep"] is True
     assert schedules.tick()["sweep"] is False
+
+
+def test_each_due_connection_is_tested_in_its_own_job_once_per_interval(queue):
+    due = [ConnectionFactory(), ConnectionFactory()]
+    tested = ConnectionFactory()
+    Connection.objects.filter(pk=tested.pk).update(last_checked_at=timezone.now())
+
+    assert schedules.tick()["checks"] == 2
+    assert schedules.tick()["checks"] == 0  # the interval's lock is held
+
+    checks = [job for job in queue.jobs if job.func_name.endswith("check_connection")]
+    assert sorted(job.args for job in checks) == sorted((c.pk,) for c in due)
 
 
 def test_poll_submits_changes_and_moves_the_watermark(queue):
