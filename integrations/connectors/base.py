@@ -8,7 +8,7 @@ connector's own ``errors.py`` knows the vendor's codes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 # (system, method, url, status or error, started monotonic time)
@@ -23,3 +23,11 @@ class Throttle(Protocol):
 
 def no_log(system: str, method: str, url: str, status, started: float) -> None:
     return None
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from an HTTP ``Retry-After`` header, when it holds a number."""
+    try:
+        return float(headers.get("Retry-After", ""))
+    except ValueError:
+        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import requests
 
+from integrations.connectors.base import retry_after
 from integrations.engine import errors
 
 
@@ -19,7 +20,7 @@ def from_response(response: requests.Response) -> errors.SyncError:
     if status == 429:
         return errors.RateLimited(
             f"The target is rate limiting us: {message}",
-            retry_after=_retry_after(response),
+            retry_after=retry_after(response.headers),
             detail=detail,
         )
     if status in (401, 403):
@@ -34,7 +35,7 @@ def from_response(response: requests.Response) -> errors.SyncError:
         )
     return errors.Unavailable(
         f"The target answered HTTP {status}: {message}",
-        retry_after=_retry_after(response),
+        retry_after=retry_after(response.headers),
         detail=detail,
     )
 
@@ -50,11 +51,3 @@ def _json(response: requests.Response):
         return response.json()
     except ValueError:
         return {}
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return float(value)
-    except ValueError:
-        return None

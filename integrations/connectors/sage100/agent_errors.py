@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import requests
 
+from integrations.connectors.base import retry_after
 from integrations.engine import errors
 
 LOCKED_RETRY_SECONDS = 5.0
@@ -22,7 +23,7 @@ def from_response(response: requests.Response) -> errors.SyncError:
     column = str(error.get("column") or "")
     code = str(error.get("code") or "")
     detail = f"HTTP {status} {response.text[:4000]}"
-    retry_after = _retry_after(response)
+    wait = retry_after(response.headers)
     if status == 401:
         return errors.AuthRevoked(
             f"The Sage 100 agent refused our signature: {message} Check the "
@@ -58,7 +59,7 @@ def from_response(response: requests.Response) -> errors.SyncError:
     if status == 423:
         return errors.Unavailable(
             f"Sage 100 says: {message} (someone has the record open; will retry)",
-            retry_after=retry_after or LOCKED_RETRY_SECONDS,
+            retry_after=wait or LOCKED_RETRY_SECONDS,
             field=column,
             detail=detail,
         )
@@ -82,12 +83,12 @@ def from_response(response: requests.Response) -> errors.SyncError:
     if status == 503:
         return errors.Unavailable(
             f"Sage 100 is not available: {message}",
-            retry_after=retry_after,
+            retry_after=wait,
             detail=detail,
         )
     return errors.Unavailable(
         f"The Sage 100 agent answered HTTP {status}: {message}",
-        retry_after=retry_after,
+        retry_after=wait,
         detail=detail,
     )
 
@@ -117,10 +118,3 @@ def _error(response: requests.Response) -> dict:
         return {}
     error = body.get("error") if isinstance(body, dict) else None
     return error if isinstance(error, dict) else {}
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
