@@ -7,6 +7,7 @@ from integrations.models.changefeeds import (
     FeedTable,
 )
 from integrations.models.connections import Connection, ConnectionStatus, System
+from integrations.models.currency import CurrencyRate
 from integrations.models.flows import FlowConfig, Trigger
 from integrations.models.mappings import FieldMapping, Transform
 from integrations.models.records import (
@@ -17,6 +18,7 @@ from integrations.models.records import (
     SyncAttempt,
     SyncRecord,
 )
+from integrations.models.streams import StreamCursor
 from integrations.models.xrefs import CrossReference, XrefKind
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "ConnectionAPIKey",
     "ConnectionStatus",
     "CrossReference",
+    "CurrencyRate",
     "ErrorCategory",
     "FeedMode",
     "FeedTable",
@@ -37,6 +40,7 @@ __all__ = [
     "FlowConfig",
     "InboundEvent",
     "RecordStatus",
+    "StreamCursor",
     "SyncAttempt",
     "SyncRecord",
     "System",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -24,6 +25,9 @@ from integrations.models import (
     SyncRecord,
     Trigger,
 )
+
+
+_UNPARSED: Any = object()
 
 
 @dataclass
@@ -49,11 +53,14 @@ def accept(
     signature_verified: bool,
     remote_addr: str | None = None,
     listeners: list[FlowConfig] | None = None,
+    parsed: Any = _UNPARSED,
 ) -> Accepted:
     """Store the raw event and create (or find) its SyncRecords atomically.
 
     ``listeners``: the connection's event-triggered flows, when the caller
     publishes many events in a row (a change feed) and has read them once.
+    ``parsed``: what the flows read, when the raw body is not JSON (a SOAP
+    notification, an Avro event): the raw bytes are still what is stored.
     """
     digest = body_hash(body)
     with transaction.atomic():
@@ -72,10 +79,11 @@ def accept(
                 )
         except IntegrityError:
             return _duplicate(connection, provider_event_id, digest)
-        try:
-            parsed = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return _refuse(event, f"The body is not valid JSON: {exc}", "body")
+        if parsed is _UNPARSED:
+            try:
+                parsed = json.loads(body)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                return _refuse(event, f"The body is not valid JSON: {exc}", "body")
         try:
             records = _records_for(event, parsed, topic, provider_event_id, listeners)
         except SyncError as exc:
