@@ -26,7 +26,6 @@ from integrations.models import (
     Trigger,
 )
 
-
 _UNPARSED: Any = object()
 
 
