@@ -194,6 +194,9 @@ class Flow:
     # Publish/subscribe: the event topics this flow takes (e.g. a Sage 100 change
     # feed's "sage100.inventory"). Empty: every event of its source connection.
     topics: ClassVar[frozenset[str]] = frozenset()
+    # Above 1, a worker claims up to this many due records of one flow and loads
+    # them with one ``load_batch`` call (sObject Collections, Xero batches).
+    batch_size: ClassVar[int] = 1
 
     @classmethod
     def accepts_topic(cls, topic: str) -> bool:
@@ -230,6 +233,13 @@ class Flow:
 
     def load(self, run: Run, document: Any) -> dict:
         raise NotImplementedError
+
+    def load_batch(self, runs: list[Run], documents: list) -> list:
+        """Write many records at once; per record a target-ids dict or an error.
+
+        Flows with ``batch_size`` > 1 implement this; raising fails every record.
+        """
+        raise NotImplementedError(f"{self.name} does not load in batches")
 
     def confirm(self, run: Run, target_ids: dict) -> None:
         return None

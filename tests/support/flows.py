@@ -140,3 +140,36 @@ class TestCustomerSubscriber(_ChangeSubscriber):
     name = "test_customer_subscriber"
     title = "Test: Sage 100 customer subscriber"
     topics = frozenset({"sage100.customer"})
+
+
+BATCH_CALLS = "ledgerbridge:test:batch-calls"
+
+
+@register
+class TestBatched(Flow):
+    """Loads in batches of 3; a payload with ``"bad": true`` fails validation and
+    ``"refuse": true`` is refused by the (pretend) target inside the batch."""
+
+    name = "test_batched"
+    title = "Test: batched loads"
+    source, target = System.GENERIC, System.GENERIC
+    batch_size = 3
+
+    def records_from_event(self, body, *, topic):
+        return specs_from_generic_body(body)
+
+    def validate(self, run: Run, document) -> None:
+        if run.payload.get("bad"):
+            raise errors.ValidationFailed("Bad on purpose.", field="bad")
+
+    def load_batch(self, runs, documents) -> list:
+        conn = _redis()
+        conn.rpush(BATCH_CALLS, ",".join(run.record.source_id for run in runs))
+        if any(run.payload.get("outage") for run in runs):
+            raise errors.Unavailable("The target is down.")
+        return [
+            errors.ValidationFailed("Refused by the target.", field="refuse")
+            if run.payload.get("refuse")
+            else {"target_id": f"T-{run.record.source_id}"}
+            for run in runs
+        ]
