@@ -7,9 +7,18 @@ from integrations.admin import (
     alerts,
     changefeeds,
     connections,
+    currency,
     flows,
     records,
     xrefs,
 )
 
-__all__ = ["alerts", "changefeeds", "connections", "flows", "records", "xrefs"]
+__all__ = [
+    "alerts",
+    "changefeeds",
+    "connections",
+    "currency",
+    "flows",
+    "records",
+    "xrefs",
+]
