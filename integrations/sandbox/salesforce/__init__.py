@@ -1,0 +1,1 @@
+"""A simulated Salesforce org: REST API, OAuth token endpoint and event hooks."""
