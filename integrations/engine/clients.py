@@ -62,6 +62,16 @@ def _load_builtin() -> None:
                 Sage100Settings.from_connection(settings, credentials), **kw
             ),
         )
+    if "salesforce" not in _builders:
+        from integrations.connectors.salesforce.client import SalesforceClient
+        from integrations.connectors.salesforce.settings import SalesforceSettings
+
+        register(
+            "salesforce",
+            lambda settings, credentials, **kw: SalesforceClient(
+                SalesforceSettings.from_connection(settings, credentials), **kw
+            ),
+        )
     if "generic" not in _builders:
         from integrations.connectors.generic.client import (
             GenericClient,
