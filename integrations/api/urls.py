@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from integrations.api import sage100, views
+from integrations.api import sage100, salesforce, views
 
 app_name = "api"
 
@@ -12,6 +12,16 @@ router.register("records", views.RecordViewSet, basename="record")
 
 urlpatterns = [
     *router.urls,
+    path(
+        "inbound/salesforce/<slug:connection_slug>/outbound-message",
+        salesforce.OutboundMessageView.as_view(),
+        name="salesforce-outbound-message",
+    ),
+    path(
+        "inbound/salesforce/<slug:connection_slug>/events",
+        salesforce.CalloutView.as_view(),
+        name="salesforce-events",
+    ),
     path(
         "inbound/<slug:connection_slug>/",
         views.InboundView.as_view(),

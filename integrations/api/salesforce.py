@@ -1,0 +1,280 @@
+"""Salesforce pushing events to us: Outbound Messages (SOAP) and signed callouts.
+
+Both endpoints are for machines, so like ``InboundView`` they use no session,
+CSRF or API key; each checks its sender before reading the body, stores what
+arrived through the inbox (de-duplicated on the sender's id), then answers.
+
+Outbound Messages cannot be signed: Salesforce sends the org id and can send a
+client certificate. So the org id must match the connection's
+``settings.organization_id``; where ``credentials.outbound_secret`` is set the
+endpoint URL configured in Salesforce must carry it (``?secret=``, or the
+``X-LedgerBridge-Secret`` header from a proxy); and where
+``settings.outbound_client_cert_fingerprint`` is set, the TLS-terminating proxy
+must pass the verified client certificate's SHA-256 fingerprint in
+``X-SSL-Client-Fingerprint``. Every refusal is a SOAP Fault (SOAP 1.1, so
+HTTP 500, except 401/403/404 for a refused sender, a disabled connection or an
+unknown slug): Salesforce keeps retrying a failed message for 24 hours and
+shows the fault string in its outbound message queue, so an admin can fix the
+setting and the queued messages then arrive. ``<Ack>true</Ack>`` is sent only
+after every notification of the message is stored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, transaction
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations import signing
+from integrations.api.errors import error_response
+from integrations.api.serializers import ErrorSerializer, InboundAcceptedSerializer
+from integrations.api.views import UNSTORED_HEADERS, _inbound_answer
+from integrations.engine.errors import ValidationFailed
+from integrations.models import Connection, ConnectionStatus
+from integrations.services import inbox, salesforce_events
+
+SIGNATURE_HEADER = "X-Salesforce-Signature"
+EVENT_ID_HEADER = "X-Salesforce-Event-Id"
+SECRET_HEADER = "X-LedgerBridge-Secret"
+FINGERPRINT_HEADER = "X-SSL-Client-Fingerprint"
+SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
+UNSTORED = UNSTORED_HEADERS | {SECRET_HEADER.lower()}
+
+
+def _stored_headers(request: Request) -> dict:
+    return {
+        name: value
+        for name, value in request.headers.items()
+        if name.lower() not in UNSTORED
+    }
+
+
+def _fault(status: int, message: str, code: str = "Client") -> HttpResponse:
+    return HttpResponse(
+        salesforce_events.soap_fault(code, message),
+        status=status,
+        content_type=SOAP_CONTENT_TYPE,
+    )
+
+
+def _fingerprint(value: str) -> str:
+    return value.replace(":", "").strip().lower()
+
+
+def _sender_refused(request: Request, connection: Connection) -> str:
+    """Why the caller is not this connection's Salesforce org ("" when it is)."""
+    secret = str(connection.credentials.get("outbound_secret") or "")
+    if secret:
+        given = request.query_params.get("secret") or request.headers.get(
+            SECRET_HEADER, ""
+        )
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return (
+                "The outbound message secret is missing or wrong: put ?secret=<the "
+                "connection's outbound_secret> in the endpoint URL in Salesforce."
+            )
+    expected = _fingerprint(
+        str(connection.settings.get("outbound_client_cert_fingerprint") or "")
+    )
+    if expected:
+        given = _fingerprint(request.headers.get(FINGERPRINT_HEADER, ""))
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return (
+                "The client certificate is missing or not the one configured in "
+                "settings.outbound_client_cert_fingerprint."
+            )
+    return ""
+
+
+@extend_schema(
+    tags=["inbound"],
+    summary="Receive Salesforce Outbound Messages (SOAP notifications)",
+    description=(
+        "Point a Salesforce Outbound Message at this URL (with ?secret=… when the "
+        "connection has an outbound secret). The answer is the SOAP "
+        "notificationsResponse with <Ack>true</Ack> once every notification is "
+        "stored; anything else is a SOAP Fault and Salesforce retries."
+    ),
+    parameters=[
+        OpenApiParameter(
+            "secret",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            description="The connection's outbound_secret, when it has one.",
+        )
+    ],
+    request={"text/xml": OpenApiTypes.STR},
+    responses={
+        (200, "text/xml"): OpenApiResponse(OpenApiTypes.STR, "Acknowledged."),
+        (401, "text/xml"): OpenApiResponse(OpenApiTypes.STR, "Sender refused."),
+        (500, "text/xml"): OpenApiResponse(OpenApiTypes.STR, "SOAP Fault."),
+    },
+)
+class OutboundMessageView(APIView):
+    """Store each Notification of a SOAP Outbound Message, then acknowledge."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request, connection_slug: str) -> HttpResponse:
+        try:
+            raw = request.body
+        except RequestDataTooBig:
+            return _fault(413, "The message is too large.")
+        try:
+            connection = Connection.objects.get(slug=connection_slug)
+        except Connection.DoesNotExist:
+            return _fault(404, f"No connection has the slug {connection_slug!r}.")
+        refused = _sender_refused(request, connection)
+        if refused:
+            return _fault(401, refused)
+        if connection.status == ConnectionStatus.DISABLED:
+            return _fault(
+                403, f"The connection {connection.slug!r} is disabled; enable it."
+            )
+        try:
+            message = salesforce_events.parse_outbound_message(raw)
+        except salesforce_events.SoapMessageInvalid as exc:
+            return _fault(500, f"{exc.field}: {exc.message}")
+        expected = str(connection.settings.get("organization_id") or "")
+        if not expected:
+            return _fault(
+                500,
+                "The connection has no settings.organization_id, so it cannot "
+                "tell its org's messages from others'.",
+                "Server",
+            )
+        if not salesforce_events.same_org(message.organization_id, expected):
+            return _fault(
+                401,
+                f"OrganizationId {message.organization_id!r} is not this "
+                "connection's org (settings.organization_id).",
+            )
+        headers = _stored_headers(request)
+        try:
+            with transaction.atomic():
+                listeners = inbox.listeners_of(connection)
+                for notification in message.notifications:
+                    inbox.accept(
+                        connection,
+                        body=notification.xml,
+                        headers={**headers, "ActionId": message.action_id},
+                        provider_event_id=f"om:{notification.id}",
+                        topic=salesforce_events.topic_for(notification.sobject),
+                        signature_verified=bool(
+                            connection.credentials.get("outbound_secret")
+                        ),
+                        remote_addr=request.META.get("REMOTE_ADDR") or None,
+                        listeners=listeners,
+                        parsed=salesforce_events.from_notification(notification),
+                    )
+        except DatabaseError:
+            return _fault(
+                500,
+                "The notifications could not be stored; Salesforce will retry.",
+                "Server",
+            )
+        return HttpResponse(
+            salesforce_events.ack_response(), content_type=SOAP_CONTENT_TYPE
+        )
+
+
+@extend_schema(
+    tags=["inbound"],
+    summary="Receive a signed Salesforce callout (Flow / Apex)",
+    description=(
+        f"Sign the raw body: `{SIGNATURE_HEADER}: t=<unix time>,v1=<hex>` where "
+        'v1 = HMAC-SHA256(signing secret, "<t>.<raw body>"). Body: {"id", '
+        '"sobject", "change_type", "record_ids": [...], "fields": {...}, '
+        '"timestamp"}. Repeats (same event id) are answered from the first.'
+    ),
+    parameters=[
+        OpenApiParameter(
+            SIGNATURE_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True
+        ),
+        OpenApiParameter(EVENT_ID_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER),
+    ],
+    request={"application/json": OpenApiTypes.OBJECT},
+    responses={
+        202: OpenApiResponse(InboundAcceptedSerializer, "Stored; records made."),
+        200: OpenApiResponse(InboundAcceptedSerializer, "A repeat delivery."),
+        400: OpenApiResponse(ErrorSerializer, "The body is invalid; field named."),
+        401: OpenApiResponse(ErrorSerializer, "Signature missing, stale or wrong."),
+        403: OpenApiResponse(ErrorSerializer, "The connection is disabled."),
+        404: OpenApiResponse(ErrorSerializer, "No connection has this slug."),
+    },
+)
+class CalloutView(APIView):
+    """Store a signed JSON callout in the normalised Salesforce event shape."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request, connection_slug: str) -> Response:
+        try:
+            raw = request.body
+        except RequestDataTooBig:
+            return error_response(413, "The body is too large.", "body")
+        try:
+            connection = Connection.objects.get(slug=connection_slug)
+        except Connection.DoesNotExist:
+            message = f"No connection has the slug {connection_slug!r}."
+            return error_response(404, message, "connection_slug")
+        try:
+            signing.verify(
+                connection.signing_secret,
+                raw,
+                request.headers.get(SIGNATURE_HEADER),
+                tolerance=settings.LEDGERBRIDGE["SIGNATURE_TOLERANCE_SECONDS"],
+            )
+        except signing.SignatureInvalid as exc:
+            said = str(exc).replace(signing.HEADER, SIGNATURE_HEADER)
+            response = error_response(401, said, SIGNATURE_HEADER)
+            response["WWW-Authenticate"] = SIGNATURE_HEADER
+            return response
+        if connection.status == ConnectionStatus.DISABLED:
+            return error_response(
+                403,
+                f"The connection {connection.slug!r} is disabled, so it accepts no "
+                "events. An administrator can enable it again.",
+                "connection_slug",
+            )
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return error_response(400, f"The body is not valid JSON: {exc}", "body")
+        event_id = request.headers.get(EVENT_ID_HEADER) or (
+            body.get("id") if isinstance(body, dict) else None
+        )
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= 200:
+            return error_response(
+                400,
+                f"Give the event's id (at most 200 characters) in {EVENT_ID_HEADER} "
+                "or the body's id, so repeats can be recognised.",
+                "id",
+            )
+        try:
+            normalised = salesforce_events.from_callout(body, event_id=event_id)
+        except ValidationFailed as exc:
+            return error_response(400, exc.message, exc.field)
+        accepted = inbox.accept(
+            connection,
+            body=raw,
+            headers=_stored_headers(request),
+            provider_event_id=f"callout:{event_id}",
+            topic=salesforce_events.topic_for(normalised["sobject"]),
+            signature_verified=True,
+            remote_addr=request.META.get("REMOTE_ADDR") or None,
+            parsed=normalised,
+        )
+        return _inbound_answer(accepted)
