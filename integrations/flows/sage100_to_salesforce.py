@@ -1,0 +1,197 @@
+"""What the sales rep sees in Salesforce without asking: Sage 100 order status
+and stock on hand, written back in batches of sObject Collections.
+
+Both flows subscribe to the Sage 100 change feeds (``sage100.sales_order`` and
+``sage100.inventory``). A worker claims up to 200 due changes and writes them
+in one call, so a busy day of inventory movements costs a handful of API calls,
+not one per movement.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from integrations import mapping
+from integrations.connectors.sage100.settings import (
+    DEFAULT_TERMS,
+    QUANTITIES,
+    parse_formula,
+)
+from integrations.engine.errors import ReferenceMissing, ValidationFailed
+from integrations.flows.base import Flow, RecordSpec, Run
+from integrations.flows.registry import register
+from integrations.models import System
+
+# Sage 100 OrderStatus → Salesforce's status picklist, unless the admin maps it
+# (status cross-references of this flow: Sage code → Salesforce value).
+DEFAULT_STATUS = {"N": "Open", "O": "Open", "H": "Hold", "C": "Completed"}
+# An open order that leaves SO_SalesOrderHeader was invoiced (or deleted).
+REMOVED_STATUS = "Completed"
+COLLECTION_SIZE = 200
+# Salesforce id prefixes of the objects an order can come from.
+SOBJECT_BY_PREFIX = {"006": "Opportunity", "801": "Order"}
+
+
+def option(run: Run, name: str, default: Any) -> Any:
+    value = (run.options or {}).get(name)
+    return default if value in (None, "") else value
+
+
+def _change_spec(body: Any, table: str) -> RecordSpec:
+    if not isinstance(body, dict) or not isinstance(body.get("key"), dict):
+        raise ValidationFailed("A change event needs a key object.", field="key")
+    key = "|".join(str(value) for value in body["key"].values())
+    return RecordSpec(source_object_type=table, source_id=key, payload=body)
+
+
+def _results(results: list[dict], what: str) -> list:
+    """Salesforce's per-record answers as target ids or errors, in order."""
+    out: list = []
+    for result in results:
+        if result.get("success"):
+            out.append({"salesforce_id": result.get("id", ""), "written": what})
+            continue
+        error = (result.get("errors") or [{}])[0]
+        code = error.get("statusCode") or error.get("errorCode") or ""
+        fields = ",".join(error.get("fields") or [])
+        words = f"Salesforce refused the {what}: {error.get('message', code)}"
+        if code in {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND"}:
+            out.append(ReferenceMissing(words, field=fields or "id"))
+        else:
+            out.append(ValidationFailed(words, field=fields or what))
+    return out
+
+
+def _write(records: list[dict], call) -> list:
+    """One collection call per 200 records; the same record twice is written
+    once with its newest values (later changes win)."""
+    newest: dict[str, int] = {}
+    for index, record in enumerate(records):
+        newest[record["_key"]] = index
+    unique = sorted(set(newest.values()))
+    answers: dict[int, dict] = {}
+    for start in range(0, len(unique), COLLECTION_SIZE):
+        chunk = unique[start : start + COLLECTION_SIZE]
+        payload = [{k: v for k, v in records[i].items() if k != "_key"} for i in chunk]
+        for index, answer in zip(chunk, call(payload), strict=True):
+            answers[index] = answer
+    return [answers[newest[record["_key"]]] for record in records]
+
+
+def _salesforce_reference(row: Any) -> str:
+    if not isinstance(row, dict):
+        return ""
+    for column, value in row.items():
+        text = str(value or "")
+        if column.startswith("UDF_SF_") and text[:3] in SOBJECT_BY_PREFIX:
+            return text
+    return ""
+
+
+@register
+class Sage100OrderStatusToSalesforce(Flow):
+    name = "sage100_order_status_to_salesforce"
+    title = "Sage 100 order status → Salesforce opportunities and orders"
+    source, target = System.SAGE100, System.SALESFORCE
+    topics = frozenset({"sage100.sales_order"})
+    batch_size = COLLECTION_SIZE
+
+    def records_from_event(self, body: Any, *, topic: str) -> list[RecordSpec]:
+        spec = _change_spec(body, "SO_SalesOrderHeader")
+        row = body.get("row") or body.get("history") or {}
+        # Only orders that came from Salesforce carry its id (in a UDF_SF_* column);
+        # the rest are not ours to report.
+        return [spec] if _salesforce_reference(row) else []
+
+    def transform(self, run: Run, raw: Any) -> dict:
+        row = raw.get("row") or raw.get("history") or {}
+        column = option(run, "reference_column", "UDF_SF_OPPORTUNITY_ID")
+        record_id = str(row.get(column) or _salesforce_reference(row))
+        sobject = SOBJECT_BY_PREFIX.get(record_id[:3])
+        if sobject is None:
+            raise ValidationFailed(
+                f"{record_id!r} is not the id of a Salesforce opportunity or order.",
+                field=f"row.{column}",
+            )
+        if raw.get("change") == "removed":
+            status = option(run, "removed_status", REMOVED_STATUS)
+        else:
+            code = str(row.get("OrderStatus") or "")
+            status = run.xref("status", code) or DEFAULT_STATUS.get(code, "Open")
+        document = {
+            "attributes": {"type": sobject},
+            "id": record_id,
+            option(run, "order_number_field", "Sage_Order_No__c"): row.get(
+                "SalesOrderNo"
+            ),
+            option(run, "status_field", "Sage_Order_Status__c"): status,
+        }
+        if run.mappings:  # Sage UDFs → Salesforce custom fields, and back again
+            document.update(mapping.apply(run.mappings, row, xref=run.xref))
+        return document
+
+    def load_batch(self, runs: list[Run], documents: list[dict]) -> list:
+        client = runs[0].target
+        records = [document | {"_key": document["id"]} for document in documents]
+        answers = _write(records, client.collection_update)
+        return _results(answers, "order status")
+
+
+@register
+class Sage100InventoryToSalesforce(Flow):
+    name = "sage100_inventory_to_salesforce"
+    title = "Sage 100 stock levels → Salesforce inventory records"
+    source, target = System.SAGE100, System.SALESFORCE
+    topics = frozenset({"sage100.inventory"})
+    batch_size = COLLECTION_SIZE
+
+    def records_from_event(self, body: Any, *, topic: str) -> list[RecordSpec]:
+        return [_change_spec(body, "IM_ItemWarehouse")]
+
+    def transform(self, run: Run, raw: Any) -> dict:
+        key = raw.get("key") or {}
+        item, warehouse = key.get("ItemCode"), key.get("WarehouseCode")
+        if not item or not warehouse:
+            raise ValidationFailed(
+                "An inventory change needs ItemCode and WarehouseCode.", field="key"
+            )
+        row = raw.get("row") or {}
+        removed = raw.get("change") == "removed"
+        amounts = {
+            name: Decimal("0") if removed else Decimal(str(row.get(column) or 0))
+            for name, column in QUANTITIES.items()
+        }
+        formula = DEFAULT_TERMS
+        if option(run, "available_formula", ""):
+            formula = parse_formula(run.options["available_formula"])
+        available = sum((sign * amounts[name] for sign, name in formula), Decimal(0))
+        document = {
+            option(run, "external_id_field", "ExternalID__c"): f"{item}|{warehouse}",
+            option(run, "warehouse_field", "Warehouse_Code__c"): warehouse,
+            option(run, "on_hand_field", "Quantity_On_Hand__c"): float(
+                amounts["on_hand"]
+            ),
+            option(run, "available_field", "Quantity_Available__c"): float(available),
+        }
+        product_key = option(run, "product_external_id_field", "")
+        if product_key:
+            # A lookup by the product's own external id: no query for its Id.
+            relationship = option(run, "product_relationship", "Product__r")
+            document[relationship] = {product_key: item}
+        if run.mappings:
+            document.update(mapping.apply(run.mappings, row, xref=run.xref))
+        return document
+
+    def load_batch(self, runs: list[Run], documents: list[dict]) -> list:
+        client = runs[0].target
+        sobject = option(runs[0], "sobject", "Inventory_Level__c")
+        external = option(runs[0], "external_id_field", "ExternalID__c")
+        records = [
+            {"attributes": {"type": sobject}, **document, "_key": document[external]}
+            for document in documents
+        ]
+        answers = _write(
+            records, lambda chunk: client.collection_upsert(sobject, external, chunk)
+        )
+        return _results(answers, "stock level")
