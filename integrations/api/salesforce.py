@@ -252,13 +252,17 @@ class CalloutView(APIView):
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return error_response(400, f"The body is not valid JSON: {exc}", "body")
+            return _refused(
+                connection, request, raw, f"The body is not valid JSON: {exc}", "body"
+            )
         event_id = request.headers.get(EVENT_ID_HEADER) or (
             body.get("id") if isinstance(body, dict) else None
         )
         if not isinstance(event_id, str) or not 0 < len(event_id) <= 200:
-            return error_response(
-                400,
+            return _refused(
+                connection,
+                request,
+                raw,
                 f"Give the event's id (at most 200 characters) in {EVENT_ID_HEADER} "
                 "or the body's id, so repeats can be recognised.",
                 "id",
@@ -266,7 +270,14 @@ class CalloutView(APIView):
         try:
             normalised = salesforce_events.from_callout(body, event_id=event_id)
         except ValidationFailed as exc:
-            return error_response(400, exc.message, exc.field)
+            return _refused(
+                connection,
+                request,
+                raw,
+                exc.message,
+                exc.field,
+                provider_event_id=f"callout:{event_id}",
+            )
         accepted = inbox.accept(
             connection,
             body=raw,
@@ -278,3 +289,20 @@ class CalloutView(APIView):
             parsed=normalised,
         )
         return _inbound_answer(accepted)
+
+
+def _refused(
+    connection, request, raw: bytes, message: str, field_name: str, **kwargs
+) -> Response:
+    """A signed callout we cannot use is still stored, with the reason, then
+    refused with 400 naming the field."""
+    event = inbox.store_refused(
+        connection,
+        body=raw,
+        headers=_stored_headers(request),
+        message=message,
+        field_name=field_name,
+        remote_addr=request.META.get("REMOTE_ADDR") or None,
+        **kwargs,
+    )
+    return error_response(400, message, field_name, event=event.pk)

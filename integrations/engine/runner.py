@@ -86,7 +86,12 @@ def run_record(record_id: int, *, worker: str | None = None) -> str:
     size = _batch_size(record.flow)
     if size > 1:
         others = _claim_companions(record, worker, lease, size - 1)
-        return _execute_batch([(record, attempt), *others])
+        # Oldest first: a batch writes the newest change of a key last, so it wins.
+        batch = sorted(
+            [(record, attempt), *others],
+            key=lambda pair: (pair[0].created_at, pair[0].pk),
+        )
+        return _execute_batch(batch)
     return _execute(record, attempt)
 
 

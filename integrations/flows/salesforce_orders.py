@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from integrations import mapping
 from integrations.connectors.sage100 import keys
+from integrations.connectors.salesforce import ids as salesforce_ids
 from integrations.engine.errors import (
     DuplicateAmbiguous,
     ReferenceMissing,
@@ -84,14 +85,17 @@ class SalesforceToSage100Order(Flow):
         change = str(body.get("change_type") or "UPDATE").upper()
         if change in {"DELETE", "GAP_DELETE"}:
             return []
-        # An update that does not touch the trigger field says nothing new; an
-        # event without fields at all (a bare "look at this") is checked on read.
-        if fields and fields.get(self.trigger_field) != self.trigger_value:
+        # Change Data Capture sends only the changed fields: an update without
+        # the trigger field says nothing new. Outbound Messages and callouts send
+        # what the admin chose; without the field, the record is checked on read.
+        checkable = body.get("channel") == "pubsub" or self.trigger_field in fields
+        if checkable and fields.get(self.trigger_field) != self.trigger_value:
             return []
         return [
             RecordSpec(
                 source_object_type=self.sobject,
-                source_id=str(record_id),
+                # 15- and 18-character ids of one record must make one key.
+                source_id=salesforce_ids.to_18(str(record_id)),
                 # Same key whichever channel delivered it: one order per record.
                 source_version=self.version,
                 payload=body,
@@ -108,7 +112,9 @@ class SalesforceToSage100Order(Flow):
         soql = (
             f"SELECT Id, SystemModstamp FROM {self.sobject} "
             f"WHERE {self.trigger_field} = '{self.trigger_value}' "
-            f"AND SystemModstamp > {since} ORDER BY SystemModstamp LIMIT 200"
+            # ">=": rows sharing the last stamp beyond the limit are read again
+            # next time rather than skipped; record keys absorb the repeats.
+            f"AND SystemModstamp >= {since} ORDER BY SystemModstamp, Id LIMIT 200"
         )
         rows = client.query(soql)
         specs = [
@@ -194,7 +200,7 @@ class SalesforceToSage100Order(Flow):
                 "customer for every order.",
                 field="AccountId",
             )
-        lines = (raw.get(self.line_relationship) or {}).get("records") or []
+        lines = self._all_lines(run, raw.get(self.line_relationship) or {})
         if not lines:
             raise ValidationFailed(
                 f"{self.sobject} {raw.get('Name')} has no product lines.",
@@ -232,6 +238,15 @@ class SalesforceToSage100Order(Flow):
         }  # fmt: skip
         self._apply_mappings(run, raw, lines, document)
         return document
+
+    def _all_lines(self, run: Run, children: dict) -> list[dict]:
+        """Every line, following the child query's pages: a partial order
+        written to Sage would be worse than none."""
+        lines = list(children.get("records") or [])
+        while children and not children.get("done", True):
+            children = run.source.query_more(children["nextRecordsUrl"])
+            lines.extend(children.get("records") or [])
+        return lines
 
     def _line(self, line: dict, index: int) -> dict:
         where = f"{self.line_relationship}.{index}"
@@ -572,7 +587,18 @@ def salesforce_status(run: Run, sage_status: str) -> str:
     from integrations.models import CrossReference
 
     config = run.flow_config
+    # The status flow's own table (Sage code → Salesforce value) first, so one
+    # admin row serves both the first write-back and every later change.
     row = (
+        CrossReference.objects.filter(
+            kind="status",
+            source_connection_id=config.target_connection_id,
+            target_connection_id=config.source_connection_id,
+            source_value=sage_status,
+        )
+        .values_list("target_value", flat=True)
+        .first()
+    ) or (
         CrossReference.objects.filter(
             kind="status",
             source_connection_id=config.source_connection_id,

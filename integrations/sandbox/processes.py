@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from integrations.services import demo_sage100
+from integrations.services import demo_sage100, demo_salesforce
 from integrations.services.demo import ORDER_DESK_PORT, ORDER_DESK_SECRET
 
 
@@ -25,4 +25,6 @@ def demo_commands() -> list[tuple[str, list[str]]]:
         ),
         ("sage100-agent", demo_sage100.agent_command()),
         ("warehouse-app-sim", demo_sage100.warehouse_app_command()),
+        ("salesforce-sim", demo_salesforce.simulator_command()),
+        ("salesforce-subscriber", demo_salesforce.subscriber_command()),
     ]  # fmt: skip

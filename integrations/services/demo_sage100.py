@@ -183,4 +183,11 @@ def load() -> dict:
             signature_verified=True,
         )
         new_orders += not accepted.duplicate
-    return {"sage100_company_created": created, "web_orders": new_orders}
+    from integrations.services import demo_salesforce
+
+    salesforce = demo_salesforce.load(sage)
+    return {
+        "sage100_company_created": created,
+        "web_orders": new_orders,
+        **salesforce,
+    }

@@ -90,6 +90,41 @@ def accept(
         return Accepted(event=event, duplicate=False, records=records)
 
 
+def store_refused(
+    connection: Connection,
+    *,
+    body: bytes,
+    headers: dict,
+    message: str,
+    field_name: str,
+    topic: str = "",
+    provider_event_id: str | None = None,
+    remote_addr: str | None = None,
+) -> InboundEvent:
+    """Keep a signed delivery whose content we cannot use, with the reason.
+
+    Nothing is lost: an admin sees what was sent and why it made no record.
+    """
+    digest = body_hash(body)
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                connection=connection,
+                provider=connection.system,
+                topic=topic,
+                provider_event_id=provider_event_id or None,
+                body_sha256=digest,
+                body=body,
+                headers=headers,
+                signature_verified=True,
+                remote_addr=remote_addr,
+            )
+    except IntegrityError:
+        return _duplicate(connection, provider_event_id, digest).event
+    _refuse(event, message, field_name)
+    return event
+
+
 def _duplicate(connection, provider_event_id, digest) -> Accepted:
     lookup = (
         {"provider_event_id": provider_event_id}

@@ -238,9 +238,15 @@ def test_stale_signature_is_refused(client, connection):
         ({"id": None}, "id"),
     ],
 )
-def test_bad_callout_body_names_the_field(client, connection, change, field):
+def test_bad_callout_body_names_the_field_and_is_kept(
+    client, connection, change, field
+):
     response = post_callout(client, connection, callout(**change))
 
     assert response.status_code == 400
     assert response.json()["field"] == field
-    assert not InboundEvent.objects.exists()
+    # Signed, so it is kept with the reason: nothing a sender sent is lost.
+    (event,) = InboundEvent.objects.all()
+    assert event.error.startswith(f"{field}: ")
+    assert response.json()["event"] == event.pk
+    assert not event.records.exists()

@@ -373,7 +373,7 @@ def test_sage_down_retries_and_the_order_arrives_once_after_recovery(
 
 
 def test_an_update_that_does_not_win_makes_no_record(config, salesforce):
-    body = _event("006000000000001AAA") | {"fields": {"Amount": 10}}
+    body = _event("006000000000001AAA", "pubsub") | {"fields": {"Amount": 10}}
     accepted = inbox.accept(
         config.source_connection,
         body=json.dumps(body).encode(),
@@ -390,3 +390,29 @@ def test_an_update_that_does_not_win_makes_no_record(config, salesforce):
 def test_products_the_seed_leaves_out_of_sage_are_what_the_tests_expect():
     # The northwind test relies on exactly one product with no Sage item.
     assert [code for code, item, *_ in PRODUCTS if item is None] == ["SF-FOOT-9000"]
+
+
+def test_a_15_character_id_from_a_callout_joins_the_18_character_record(
+    config, salesforce
+):
+    opportunity = _win(salesforce, "abf")
+    first = _deliver(config, opportunity, "pubsub:1", "pubsub").records
+    second = _deliver(config, opportunity[:15], "callout:1").records
+
+    assert [r.pk for r in first] == [r.pk for r in second]
+    assert first[0].source_id == opportunity
+
+
+def test_an_outbound_message_without_the_stage_is_checked_on_read(config, salesforce):
+    body = _event("006000000000001AAA", "outbound_message") | {"fields": {"Name": "X"}}
+    accepted = inbox.accept(
+        config.source_connection,
+        body=json.dumps(body).encode(),
+        headers={},
+        provider_event_id="om:1",
+        topic="salesforce.opportunity",
+        signature_verified=True,
+        parsed=body,
+    )
+
+    assert len(accepted.records) == 1

@@ -2,6 +2,8 @@
 
     salesforce_sim [--port 8300] [--folder var/salesforce] [--no-seed]
                    [--multi-currency] [--daily-api-requests 15000]
+                   [--pubsub-port 8301] [--outbound-url URL] [--callout-url URL
+                   --callout-secret S] [--scenario-seconds 20]
 
 Writes ``<folder>/credentials.json`` (login URL, connected app, integration
 user, JWT private key path, org id, CA bundle) for the demo and for setting up
@@ -12,16 +14,27 @@ memory: a restart starts from the seed again (the JWT key pair is kept).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from integrations.sandbox.salesforce import pubsub_server
+from integrations.sandbox.salesforce.callouts import CalloutRule, CalloutSender
+from integrations.sandbox.salesforce.eventbus import EventBus
 from integrations.sandbox.salesforce.org import SalesforceOrg
+from integrations.sandbox.salesforce.outbound import (
+    OutboundMessenger,
+    OutboundRule,
+    field_became,
+)
 from integrations.sandbox.salesforce.seed import add_integration_access, seed
 from integrations.sandbox.salesforce.server import serve
 from integrations.sandbox.tls import server_certificate
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -40,6 +53,24 @@ class Command(BaseCommand):
             help="Turn on multi-currency (adds CurrencyIsoCode everywhere).",
         )
         parser.add_argument("--daily-api-requests", type=int, default=15000)
+        parser.add_argument(
+            "--pubsub-port", type=int, default=0, help="Serve the Pub/Sub API (gRPC)."
+        )
+        parser.add_argument(
+            "--outbound-url",
+            help="Send an Outbound Message here when an opportunity is Closed Won.",
+        )
+        parser.add_argument(
+            "--callout-url",
+            help="Send a signed callout here when an order is activated.",
+        )
+        parser.add_argument("--callout-secret", default="")
+        parser.add_argument(
+            "--scenario-seconds",
+            type=float,
+            default=0,
+            help="Play the demo: a rep wins a seeded opportunity every N seconds.",
+        )
 
     def handle(self, *args, host, port, folder, no_seed, multi_currency, **options):
         var = Path(settings.VAR_DIR)
@@ -79,9 +110,80 @@ class Command(BaseCommand):
         partial.replace(path)
         self.stdout.write(f"Simulated Salesforce org {org.org_id} on {server.url}")
         self.stdout.write(f"Credentials: {path}")
+        stoppers = [server.stop, *self._events(org, certificate, host, options)]
+        stop = threading.Event()
+        if options["scenario_seconds"] and not no_seed:
+            threading.Thread(
+                target=play_scenario,
+                args=(org, access.ids, options["scenario_seconds"], stop),
+                daemon=True,
+            ).start()
         try:
-            threading.Event().wait()
+            stop.wait()
         except KeyboardInterrupt:
             self.stdout.write("Stopping.")
         finally:
-            server.stop()
+            stop.set()
+            for stopper in reversed(stoppers):
+                stopper()
+
+    def _events(self, org, certificate, host, options) -> list:
+        """The ways changes leave the org: Pub/Sub, Outbound Messages, callouts."""
+        stoppers = []
+        if options["pubsub_port"]:
+            bus = EventBus(org)
+            pubsub = pubsub_server.serve(
+                org, bus, certificate=certificate, host=host,
+                port=options["pubsub_port"],
+            )  # fmt: skip
+            stoppers += [bus.close, pubsub.stop]
+            self.stdout.write(f"Pub/Sub API on {host}:{pubsub.port}")
+        if options["outbound_url"]:
+            messenger = OutboundMessenger(
+                org,
+                [
+                    OutboundRule(
+                        "Opportunity",
+                        options["outbound_url"],
+                        ("Name", "StageName", "AccountId", "Amount", "CloseDate"),
+                        when=field_became("StageName", "Closed Won"),
+                    )
+                ],
+                retry_initial=5.0,
+                retry_max=60.0,
+            )
+            messenger.start()
+            stoppers.append(messenger.stop)
+        if options["callout_url"]:
+            sender = CalloutSender(
+                org,
+                [
+                    CalloutRule(
+                        "Order",
+                        options["callout_url"],
+                        when=field_became("Status", "Activated"),
+                    )
+                ],
+                secret=options["callout_secret"],
+            )
+            sender.start()
+            stoppers.append(sender.stop)
+        return stoppers
+
+
+# The order a rep wins the seeded opportunities in, during the demo.
+SCENARIO = ["abf", "delta", "valley", "beacon", "northwind", "summit"]
+
+
+def play_scenario(org, ids: dict, seconds: float, stop: threading.Event) -> None:
+    """Win one open opportunity every ``seconds``, as a sales rep would."""
+    for key in SCENARIO:
+        if stop.wait(seconds):
+            return
+        opportunity = ids.get(f"opportunity:{key}")
+        if opportunity is None:
+            continue
+        try:
+            org.update("Opportunity", opportunity, {"StageName": "Closed Won"})
+        except Exception:  # the demo goes on with the next one
+            logger.exception("Could not win opportunity %s", key)
