@@ -197,6 +197,9 @@ class Flow:
     # Above 1, a worker claims up to this many due records of one flow and loads
     # them with one ``load_batch`` call (sObject Collections, Xero batches).
     batch_size: ClassVar[int] = 1
+    # True when extract reads the source's current state (not the event's copy):
+    # a new event for a record that needs attention then runs it again.
+    rereads_source: ClassVar[bool] = False
 
     @classmethod
     def accepts_topic(cls, topic: str) -> bool:

@@ -60,6 +60,7 @@ class SalesforceToSage100Order(Flow):
     """The steps Opportunity and Order share; subclasses name the objects."""
 
     source, target = System.SALESFORCE, System.SAGE100
+    rereads_source = True
     sobject: ClassVar[str] = ""
     line_relationship: ClassVar[str] = ""
     # The state that makes a record an order for Sage, and its field.

@@ -22,9 +22,11 @@ from integrations.models import (
     Connection,
     FlowConfig,
     InboundEvent,
+    RecordStatus,
     SyncRecord,
     Trigger,
 )
+from integrations.services import records as record_actions
 
 _UNPARSED: Any = object()
 
@@ -180,6 +182,13 @@ def _records_for(
             records.append(record)
             if created and config.enabled:
                 to_wake.append((record.pk, 1))
+            elif (
+                not created
+                and flow.rereads_source
+                and config.enabled
+                and record.status == RecordStatus.NEEDS_ATTENTION
+            ):
+                record_actions.rerun_on_new_event(record)
     if not configs:
         event.error = "No flow takes events from this connection; the event is kept."
     elif not subscribed:

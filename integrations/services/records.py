@@ -61,6 +61,31 @@ def resubmit(record: SyncRecord, *, actor: AbstractBaseUser | None) -> SyncRecor
     return record
 
 
+def rerun_on_new_event(record: SyncRecord) -> bool:
+    """A new event for a record that needs attention: the source changed (a rep
+    added the missing product line and saved again), so run it again.
+
+    Only for flows that read the source afresh; a record a person ignored, or
+    one already waiting for a retry, is left as it is.
+    """
+    with transaction.atomic():
+        won = SyncRecord.objects.filter(
+            pk=record.pk,
+            status=RecordStatus.NEEDS_ATTENTION,
+            attempts=record.attempts,
+        ).update(
+            status=RecordStatus.PENDING,
+            next_attempt_at=None,
+            finished_at=None,
+            updated_at=timezone.now(),
+        )
+        if won != 1:
+            return False
+        _audit(record, actor=None, reason="Run again: the source sent a new event")
+        dispatch.enqueue_on_commit([(record.pk, record.attempts + 1)])
+    return True
+
+
 def ignore(
     record: SyncRecord, *, actor: AbstractBaseUser | None, reason: str
 ) -> SyncRecord:

@@ -416,3 +416,59 @@ def test_an_outbound_message_without_the_stage_is_checked_on_read(config, salesf
     )
 
     assert len(accepted.records) == 1
+
+
+def test_a_new_event_after_the_rep_fixes_the_deal_runs_the_record_again(
+    config, sage, salesforce, redis_conn
+):
+    org, ids = salesforce.org, salesforce.access.ids
+    opportunity = org.create(
+        "Opportunity",
+        {
+            "AccountId": ids["account:abf"],
+            "Name": "ABF - forgot the products",
+            "StageName": "Closed Won",
+            "CloseDate": "2026-12-01",
+            "Pricebook2Id": ids["pricebook:standard"],
+        },
+    )
+    (record,) = _deliver(config, opportunity, "e1").records
+    record = _run(record)
+    assert record.status == RecordStatus.NEEDS_ATTENTION
+    assert record.error_field == "OpportunityLineItems"
+
+    org.create(
+        "OpportunityLineItem",
+        {
+            "OpportunityId": opportunity,
+            "PricebookEntryId": ids["entry:1001-HON-H252"],
+            "Quantity": 1,
+            "UnitPrice": 217.39,
+        },
+    )
+    (again,) = _deliver(config, opportunity, "e2", "outbound_message").records
+
+    assert again.pk == record.pk
+    again.refresh_from_db()
+    assert again.status == RecordStatus.PENDING
+    again = _run(again)
+    assert again.status == RecordStatus.SUCCEEDED, again.error_message
+    assert len(_orders(sage, opportunity)) == 1
+
+
+def test_a_repeat_delivery_of_the_same_event_does_not_rerun_it(config, salesforce):
+    opportunity = _win(salesforce, "northwind")
+    (record,) = _deliver(config, opportunity, "e1").records
+    SyncRecord = type(record)
+    SyncRecord.objects.filter(pk=record.pk).update(
+        status=RecordStatus.NEEDS_ATTENTION,
+        attempts=1,
+        finished_at=timezone.now(),
+        error_category=ErrorCategory.REFERENTIAL,
+        error_message="Item SF-FOOT-9000 does not exist.",
+    )
+
+    _deliver(config, opportunity, "e1")
+
+    record.refresh_from_db()
+    assert record.status == RecordStatus.NEEDS_ATTENTION
