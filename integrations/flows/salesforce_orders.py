@@ -26,6 +26,7 @@ from integrations.connectors.salesforce import ids as salesforce_ids
 from integrations.engine.errors import (
     DuplicateAmbiguous,
     ReferenceMissing,
+    Unavailable,
     ValidationFailed,
 )
 from integrations.flows.base import Flow, RecordSpec, Run
@@ -316,6 +317,15 @@ class SalesforceToSage100Order(Flow):
                     field="account.external_id",
                 )
             return _customer_ref(found, "bound", write_back=not account["external_id"])
+        return self._matched_customer(run, reader, document) or {
+            "action": "create",
+            "write_back": True,
+        }
+
+    def _matched_customer(self, run: Run, reader, document: dict) -> dict | None:
+        """The one Sage customer this account clearly is; None when there is none,
+        and DuplicateAmbiguous when several could be (a person decides)."""
+        account = document["account"]
         facts = customer_matching.CustomerFacts(
             key="",
             name=account["name"],
@@ -350,7 +360,7 @@ class SalesforceToSage100Order(Flow):
                 candidates=[c.key for c in result.candidates],
                 field="account",
             )
-        return {"action": "create", "write_back": True}
+        return None
 
     def _lines(self, run: Run, reader, document: dict) -> list[dict]:
         rules = item_codes.ItemCodeRules.from_options(
@@ -510,13 +520,44 @@ class SalesforceToSage100Order(Flow):
         }
 
     def _create_customer(self, run: Run, document: dict) -> dict:
+        """One customer creation at a time per Sage company: two orders of the
+        same new account (or two new accounts) must not both create, nor take
+        the same next number. Under the lock, look again before creating."""
+        from integrations.engine.dispatch import queue
+
+        lock = queue().connection.lock(
+            f"ledgerbridge:lock:sage100-customer-create:"
+            f"{run.flow_config.target_connection_id}",
+            timeout=120,
+            blocking_timeout=60,
+        )
+        if not lock.acquire():
+            raise Unavailable(
+                "Another worker has been creating a Sage 100 customer for a minute; "
+                "trying again shortly.",
+                retry_after=30,
+            )
+        try:
+            found = self._created_meanwhile(run, document)
+            return found or self._new_customer(run, document)
+        finally:
+            lock.release()
+
+    def _created_meanwhile(self, run: Run, document: dict) -> dict | None:
+        reader = run.target.reader
+        column = option(run, "customer_reference_column", "")
+        if column:
+            row = reader.customer_by_udf(column, document["account"]["id"])
+            if row is not None:
+                return _customer_ref(row, "bound", write_back=True)
+        return self._matched_customer(run, reader, document)
+
+    def _new_customer(self, run: Run, document: dict) -> dict:
         reader, agent = run.target.reader, run.target.agent
         account = document["account"]
         rule = option(run, "customer_no_rule", {"mode": "sequence", "prefix": "SF"})
         division = keys.division(option(run, "division", "01"), "options.division")
-        number = customer_matching.next_customer_no(
-            reader, rule | {"name": account["name"]}
-        )
+        number = customer_matching.next_customer_no(reader, rule, name=account["name"])
         values = {
             "ARDivisionNo": division,
             "CustomerNo": number,

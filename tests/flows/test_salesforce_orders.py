@@ -472,3 +472,81 @@ def test_a_repeat_delivery_of_the_same_event_does_not_rerun_it(config, salesforc
 
     record.refresh_from_db()
     assert record.status == RecordStatus.NEEDS_ATTENTION
+
+
+def _new_account_deal(salesforce, name: str) -> str:
+    org, ids = salesforce.org, salesforce.access.ids
+    account = ids.get(f"account:{name}") or org.create(
+        "Account",
+        {
+            "Name": "Contoso Labs",
+            "Phone": "(206) 555-0199",
+            "BillingStreet": "1 Microsoft Way",
+            "BillingCity": "Redmond",
+            "BillingState": "WA",
+            "BillingPostalCode": "98052",
+            "BillingCountry": "USA",
+        },
+    )
+    ids[f"account:{name}"] = account
+    opportunity = org.create(
+        "Opportunity",
+        {
+            "AccountId": account,
+            "Name": f"Contoso {len(ids)}",
+            "StageName": "Closed Won",
+            "CloseDate": "2026-12-01",
+            "Pricebook2Id": ids["pricebook:standard"],
+        },
+    )
+    org.create(
+        "OpportunityLineItem",
+        {
+            "OpportunityId": opportunity,
+            "PricebookEntryId": ids["entry:1001-HON-H252"],
+            "Quantity": 1,
+            "UnitPrice": 217.39,
+        },
+    )
+    return opportunity
+
+
+def test_two_deals_of_one_new_account_racing_create_one_customer(
+    config, sage, salesforce, redis_conn
+):
+    from integrations.flows import registry
+    from integrations.flows.base import Run
+    from integrations.models import SyncAttempt
+
+    # Without a reference UDF the agent cannot spot the repeat; the flow must.
+    del config.options["customer_reference_column"]
+    config.save()
+    first = _new_account_deal(salesforce, "contoso")
+    second = _new_account_deal(salesforce, "contoso")
+    (late,) = _deliver(config, second, "e2").records
+    # The second deal is read and checked first: no customer exists yet...
+    flow = registry.get(late.flow)
+    run = Run(
+        record=late,
+        flow_config=late.flow_config,
+        attempt=SyncAttempt.objects.create(
+            record=late, number=1, started_at=timezone.now()
+        ),
+        state={},
+        save_state=lambda state: None,
+    )
+    document = flow.transform(run, flow.extract(run))
+    flow.validate(run, document)
+    assert run.state["resolved"]["customer"]["action"] == "create"
+    # ...then the first deal creates the customer and succeeds.
+    (early,) = _deliver(config, first, "e1").records
+    assert _run(early).status == RecordStatus.SUCCEEDED
+
+    flow.load(run, document)
+
+    with sqlite3.connect(sage.db.path) as db:
+        customers = db.execute(
+            "SELECT CustomerNo FROM AR_Customer WHERE CustomerName = 'Contoso Labs'"
+        ).fetchall()
+    assert len(customers) == 1
+    assert len(_orders(sage, first)) == len(_orders(sage, second)) == 1
