@@ -17,6 +17,7 @@ from integrations.models import (
     CrossReference,
     CurrencyRate,
     ErrorCategory,
+    FieldMapping,
     RecordStatus,
     System,
 )
@@ -30,8 +31,11 @@ pytestmark = pytest.mark.django_db
 
 UDFS = [
     ("AR_Customer", "UDF_SF_ACCOUNT_ID", 18),
+    ("AR_Customer", "UDF_SF_TYPE", 20),
     ("SO_SalesOrderHeader", "UDF_SF_OPPORTUNITY_ID", 18),
-    ("SO_SalesOrderHeader", "UDF_PRIORITY", 10),
+    ("SO_SalesOrderHeader", "UDF_PRIORITY", 1),
+    ("SO_SalesOrderHeader", "UDF_SHIP_BY", 10),
+    ("SO_SalesOrderDetail", "UDF_SF_LINE_ID", 18),
 ]
 
 
@@ -228,8 +232,15 @@ def test_unknown_product_needs_attention_then_an_xref_and_resubmit_make_one_orde
     assert record.status == RecordStatus.SUCCEEDED, record.error_message
     (order,) = _orders(sage, opportunity)
     assert order["lines"][1]["ItemCode"] == "4001-AVR-L5160"
-    # A new customer, numbered by the rule, linked both ways.
+    # A new customer, numbered by the rule, linked both ways, with the primary
+    # contact's e-mail.
     assert order["CustomerNo"].startswith("SF")
+    with sqlite3.connect(sage.db.path) as db:
+        (email,) = db.execute(
+            "SELECT EmailAddress FROM AR_Customer WHERE CustomerNo = ?",
+            (order["CustomerNo"],),
+        ).fetchone()
+    assert email == "nora.kade@northwind-robotics.example"
     account = salesforce.org.get("Account", salesforce.access.ids["account:northwind"])
     assert account["ExternalID__c"] == f"01-{order['CustomerNo']}"
 
@@ -550,3 +561,64 @@ def test_two_deals_of_one_new_account_racing_create_one_customer(
         ).fetchall()
     assert len(customers) == 1
     assert len(_orders(sage, first)) == len(_orders(sage, second)) == 1
+
+
+def test_admin_field_mappings_copy_custom_fields_to_sage_udfs(
+    config, sage, salesforce, redis_conn
+):
+    mappings = [
+        ("Order_Priority__c", "header.UDF_PRIORITY", "value_map",
+         {"map": {"High": "H", "Normal": "N", "Low": "L"}}),
+        ("Requested_Ship_Date__c", "header.UDF_SHIP_BY", "date_format",
+         {"format": "%m/%d/%Y"}),
+        ("Id", "lines.UDF_SF_LINE_ID", "", {}),
+        ("Type", "customer.UDF_SF_TYPE", "upper", {}),
+    ]  # fmt: skip
+    for position, (source, target, transform, args) in enumerate(mappings):
+        FieldMapping.objects.create(
+            flow_config=config,
+            position=position,
+            source_field=source,
+            target_field=target,
+            transform=transform,
+            transform_args=args,
+        )
+    org, ids = salesforce.org, salesforce.access.ids
+    org.update(
+        "Opportunity",
+        ids["opportunity:beacon"],
+        {"Requested_Ship_Date__c": "2026-12-24"},
+    )
+    beacon = _win(salesforce, "beacon")  # Order_Priority__c: Normal
+    (record,) = _deliver(config, beacon, "e1").records
+
+    record = _run(record)
+
+    assert record.status == RecordStatus.SUCCEEDED, record.error_message
+    (order,) = _orders(sage, beacon)
+    assert (order["UDF_PRIORITY"], order["UDF_SHIP_BY"]) == ("N", "12/24/2026")
+    line_ids = {row["Id"] for row in org.rows("OpportunityLineItem")}
+    assert {line["UDF_SF_LINE_ID"] for line in order["lines"]} <= line_ids
+    assert all(line["UDF_SF_LINE_ID"] for line in order["lines"])
+
+
+def test_an_unmapped_picklist_value_is_a_validation_error_naming_the_field(
+    config, sage, salesforce, redis_conn
+):
+    FieldMapping.objects.create(
+        flow_config=config,
+        source_field="Order_Priority__c",
+        target_field="header.UDF_PRIORITY",
+        transform="value_map",
+        transform_args={"map": {"Normal": "N"}},
+    )
+    opportunity = _win(salesforce, "abf")  # Order_Priority__c: High
+    (record,) = _deliver(config, opportunity, "e1").records
+
+    record = _run(record)
+
+    assert record.status == RecordStatus.NEEDS_ATTENTION
+    assert record.error_category == ErrorCategory.VALIDATION
+    assert record.error_field == "Order_Priority__c"
+    assert "'High'" in record.error_message
+    assert _orders(sage, opportunity) == []

@@ -444,6 +444,9 @@ def standard_objects() -> list[ObjectMeta]:
             "006",
             [
                 lookup("AccountId", "Account"),
+                # The primary contact (API 49.0+); in Salesforce it follows the
+                # opportunity's primary contact role.
+                lookup("ContactId", "Contact"),
                 _name(120),
                 choice(
                     "StageName",
@@ -594,6 +597,7 @@ CHILD_NAMES = {
     ("Account", "ParentId"): ("ChildAccounts", False),
     ("Contact", "AccountId"): ("Contacts", True),
     ("Opportunity", "AccountId"): ("Opportunities", True),
+    ("Opportunity", "ContactId"): ("Opportunities", False),
     ("Order", "AccountId"): ("Orders", False),
     ("Order", "OpportunityId"): ("Orders", False),
     ("OpportunityLineItem", "OpportunityId"): ("OpportunityLineItems", True),

@@ -221,6 +221,7 @@ def seed(
                     "StageName": stage,
                     "CloseDate": (today + dt.timedelta(days=days)).isoformat(),
                     "Pricebook2Id": standard,
+                    "ContactId": ids.get(f"contact:{key}"),
                     **values,
                 },
             )
