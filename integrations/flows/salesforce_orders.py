@@ -189,7 +189,7 @@ class SalesforceToSage100Order(Flow):
     def transform(self, run: Run, raw: Any) -> dict:
         if raw.get(self.trigger_field) != self.trigger_value:
             raise ValidationFailed(
-                f"{self.sobject} {raw.get('Name') or raw['Id']} is "
+                f"{self.sobject} {_label(raw)} is "
                 f"{raw.get(self.trigger_field)!r} now, not {self.trigger_value!r}: "
                 "only that becomes a Sage 100 order. Ignore this record if it was "
                 "reopened on purpose.",
@@ -198,14 +198,14 @@ class SalesforceToSage100Order(Flow):
         account = raw.get("Account") or {}
         if not account:
             raise ValidationFailed(
-                f"{self.sobject} {raw.get('Name')} has no account: Sage 100 needs a "
+                f"{self.sobject} {_label(raw)} has no account: Sage 100 needs a "
                 "customer for every order.",
                 field="AccountId",
             )
         lines = self._all_lines(run, raw.get(self.line_relationship) or {})
         if not lines:
             raise ValidationFailed(
-                f"{self.sobject} {raw.get('Name')} has no product lines.",
+                f"{self.sobject} {_label(raw)} has no product lines.",
                 field=self.line_relationship,
             )
         external_field = option(run, "account_external_id_field", "ExternalID__c")
@@ -218,7 +218,7 @@ class SalesforceToSage100Order(Flow):
         default_currency = option(run, "salesforce_currency", "USD")
         document = {
             "reference": raw["Id"],
-            "source": {"type": self.sobject, "id": raw["Id"], "name": raw.get("Name")},
+            "source": {"type": self.sobject, "id": raw["Id"], "name": _label(raw)},
             "order_number": raw.get(number_field),
             "currency": raw.get("CurrencyIsoCode") or default_currency,
             "order_date": order_date,
@@ -682,6 +682,9 @@ class SalesforceOrderToSage100(SalesforceToSage100Order):
     version = "activated"
     date_field = "EffectiveDate"
 
+    def extra_fields(self, run: Run, described: set[str]) -> set[str]:
+        return {"OrderNumber"}
+
 
 # -- small helpers ------------------------------------------------------------
 def _customer_ref(row: dict, action: str, *, write_back: bool) -> dict:
@@ -704,6 +707,11 @@ def _address(account: dict, prefix: str) -> addresses.StandardAddress:
             country=account.get(f"{prefix}Country") or "",
         )
     )
+
+
+def _label(raw: dict) -> str:
+    """What a rep calls the record: its name, an order's number, else its id."""
+    return raw.get("Name") or raw.get("OrderNumber") or raw["Id"]
 
 
 def _name(account: dict) -> str:

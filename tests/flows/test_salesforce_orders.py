@@ -622,3 +622,67 @@ def test_an_unmapped_picklist_value_is_a_validation_error_naming_the_field(
     assert record.error_field == "Order_Priority__c"
     assert "'High'" in record.error_message
     assert _orders(sage, opportunity) == []
+
+
+def test_an_activated_order_becomes_one_sage_order_with_write_back(
+    sage, salesforce, redis_conn
+):
+    settings, credentials = salesforce.connection("jwt")
+    config = FlowConfigFactory(
+        flow="salesforce_order_to_sage100",
+        source_connection=ConnectionFactory(
+            system=System.SALESFORCE, settings=settings, credentials=credentials
+        ),
+        target_connection=ConnectionFactory(
+            system=System.SAGE100,
+            settings=sage.connection_settings(),
+            credentials=sage.credentials,
+        ),
+    )
+    org, ids = salesforce.org, salesforce.access.ids
+    order = org.create(
+        "Order",
+        {
+            "AccountId": ids["account:delta"],
+            "EffectiveDate": "2026-12-02",
+            "Pricebook2Id": ids["pricebook:standard"],
+        },
+    )
+    org.create(
+        "OrderItem",
+        {
+            "OrderId": order,
+            "PricebookEntryId": ids["entry:2001-STL-D150"],
+            "Quantity": 2,
+            "UnitPrice": 1250,
+        },
+    )
+    org.update("Order", order, {"Status": "Activated"})
+    body = {
+        "sobject": "Order",
+        "change_type": "UPDATE",
+        "record_ids": [order],
+        "fields": {"Status": "Activated"},
+        "channel": "pubsub",
+    }
+    (record,) = inbox.accept(
+        config.source_connection,
+        body=json.dumps(body).encode(),
+        headers={},
+        provider_event_id="pubsub:order:1",
+        topic="salesforce.order",
+        signature_verified=True,
+        parsed=body,
+    ).records
+
+    record = _run(record)
+
+    assert record.status == RecordStatus.SUCCEEDED, record.error_message
+    (sage_order,) = _orders(sage, order)
+    assert sage_order["CustomerNo"] == "DELTSCH"
+    assert [
+        (line["ItemCode"], line["QuantityOrdered"]) for line in sage_order["lines"]
+    ] == [("2001-STL-D150", 2)]
+    written = org.get("Order", order)
+    assert written["Sage_Order_No__c"] == sage_order["SalesOrderNo"]
+    assert written["Sage_Order_Status__c"] == "Open"

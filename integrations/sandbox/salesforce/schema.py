@@ -543,6 +543,7 @@ def standard_objects() -> list[ObjectMeta]:
                 lookup("OpportunityId", "Opportunity"),
                 lookup("Pricebook2Id", "Pricebook2"),
                 text("OrderNumber", 30, auto_number=True, name_field=True, **READ_ONLY),
+                text("Name", 80),  # optional: orders are known by their number
                 day("EffectiveDate", nillable=False),
                 day("EndDate"),
                 choice(
