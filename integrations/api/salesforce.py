@@ -5,18 +5,26 @@ CSRF or API key; each checks its sender before reading the body, stores what
 arrived through the inbox (de-duplicated on the sender's id), then answers.
 
 Outbound Messages cannot be signed: Salesforce sends the org id and can send a
-client certificate. So the org id must match the connection's
-``settings.organization_id``; where ``credentials.outbound_secret`` is set the
-endpoint URL configured in Salesforce must carry it (``?secret=``, or the
-``X-LedgerBridge-Secret`` header from a proxy); and where
-``settings.outbound_client_cert_fingerprint`` is set, the TLS-terminating proxy
-must pass the verified client certificate's SHA-256 fingerprint in
-``X-SSL-Client-Fingerprint``. Every refusal is a SOAP Fault (SOAP 1.1, so
-HTTP 500, except 401/403/404 for a refused sender, a disabled connection or an
-unknown slug): Salesforce keeps retrying a failed message for 24 hours and
-shows the fault string in its outbound message queue, so an admin can fix the
-setting and the queued messages then arrive. ``<Ack>true</Ack>`` is sent only
-after every notification of the message is stored.
+client certificate. So a connection must have at least one of two sender
+checks, or every message is refused: ``credentials.outbound_secret``, which
+the endpoint URL configured in Salesforce must carry (``?secret=``, or the
+``X-LedgerBridge-Secret`` header from a proxy), and
+``settings.outbound_client_cert_fingerprint``, the SHA-256 fingerprint of the
+client certificate the TLS-terminating proxy verified and passes in
+``X-SSL-Client-Fingerprint``. The proxy must overwrite that header on every
+request (never pass a caller's own value through), or anyone could claim a
+fingerprint. Both are compared in constant time. The org id must then match
+``settings.organization_id``.
+
+Once the sender is known, what arrived is stored before anything is decided
+(see ``salesforce_events`` for how an envelope and its notifications are
+kept): a message that is malformed or from another org is kept whole with the
+reason, then refused. Every refusal is a SOAP Fault (SOAP 1.1, so HTTP 500,
+except 401/403/404 for a refused sender, a disabled connection or an unknown
+slug): Salesforce keeps retrying a failed message for 24 hours and shows the
+fault string in its outbound message queue, so an admin can fix the setting
+and the queued messages then arrive. ``<Ack>true</Ack>`` is sent only after
+the envelope and every notification of the message are stored.
 """
 
 from __future__ import annotations
@@ -74,6 +82,15 @@ def _fingerprint(value: str) -> str:
 def _sender_refused(request: Request, connection: Connection) -> str:
     """Why the caller is not this connection's Salesforce org ("" when it is)."""
     secret = str(connection.credentials.get("outbound_secret") or "")
+    expected = _fingerprint(
+        str(connection.settings.get("outbound_client_cert_fingerprint") or "")
+    )
+    if not secret and not expected:
+        return (
+            "The connection has no sender check for Outbound Messages: set "
+            "credentials.outbound_secret (and put ?secret=<it> in the endpoint "
+            "URL in Salesforce) or settings.outbound_client_cert_fingerprint."
+        )
     if secret:
         given = request.query_params.get("secret") or request.headers.get(
             SECRET_HEADER, ""
@@ -83,9 +100,6 @@ def _sender_refused(request: Request, connection: Connection) -> str:
                 "The outbound message secret is missing or wrong: put ?secret=<the "
                 "connection's outbound_secret> in the endpoint URL in Salesforce."
             )
-    expected = _fingerprint(
-        str(connection.settings.get("outbound_client_cert_fingerprint") or "")
-    )
     if expected:
         given = _fingerprint(request.headers.get(FINGERPRINT_HEADER, ""))
         if not hmac.compare_digest(given.encode(), expected.encode()):
@@ -96,12 +110,51 @@ def _sender_refused(request: Request, connection: Connection) -> str:
     return ""
 
 
+def _not_stored() -> HttpResponse:
+    return _fault(
+        500, "The message could not be stored; Salesforce will retry.", "Server"
+    )
+
+
+class _MessageRefused(Exception):
+    def __init__(self, status: int, message: str, field: str, code: str = "Client"):
+        super().__init__(message)
+        self.status, self.message, self.field, self.code = status, message, field, code
+
+
+def _read_message(raw: bytes, connection: Connection):
+    """The parsed message, or _MessageRefused saying why it cannot be used."""
+    try:
+        message = salesforce_events.parse_outbound_message(raw)
+    except salesforce_events.SoapMessageInvalid as exc:
+        raise _MessageRefused(500, exc.message, exc.field) from None
+    expected = str(connection.settings.get("organization_id") or "")
+    if not expected:
+        raise _MessageRefused(
+            500,
+            "The connection has no settings.organization_id, so it cannot tell "
+            "its org's messages from others'.",
+            "organization_id",
+            "Server",
+        )
+    if not salesforce_events.same_org(message.organization_id, expected):
+        raise _MessageRefused(
+            401,
+            f"OrganizationId {message.organization_id!r} is not this connection's "
+            "org (settings.organization_id).",
+            "OrganizationId",
+        )
+    return message
+
+
 @extend_schema(
     tags=["inbound"],
     summary="Receive Salesforce Outbound Messages (SOAP notifications)",
     description=(
-        "Point a Salesforce Outbound Message at this URL (with ?secret=… when the "
-        "connection has an outbound secret). The answer is the SOAP "
+        "Point a Salesforce Outbound Message at this URL with ?secret=<the "
+        "connection's outbound_secret> (or have the TLS proxy pass the client "
+        "certificate's fingerprint; a connection with neither refuses every "
+        "message). The answer is the SOAP "
         "notificationsResponse with <Ack>true</Ack> once every notification is "
         "stored; anything else is a SOAP Fault and Salesforce retries."
     ),
@@ -110,7 +163,8 @@ def _sender_refused(request: Request, connection: Connection) -> str:
             "secret",
             OpenApiTypes.STR,
             OpenApiParameter.QUERY,
-            description="The connection's outbound_secret, when it has one.",
+            description="The connection's outbound_secret (unless it checks a "
+            "client certificate instead).",
         )
     ],
     request={"text/xml": OpenApiTypes.STR},
@@ -142,48 +196,56 @@ class OutboundMessageView(APIView):
             return _fault(
                 403, f"The connection {connection.slug!r} is disabled; enable it."
             )
-        try:
-            message = salesforce_events.parse_outbound_message(raw)
-        except salesforce_events.SoapMessageInvalid as exc:
-            return _fault(500, f"{exc.field}: {exc.message}")
-        expected = str(connection.settings.get("organization_id") or "")
-        if not expected:
-            return _fault(
-                500,
-                "The connection has no settings.organization_id, so it cannot "
-                "tell its org's messages from others'.",
-                "Server",
-            )
-        if not salesforce_events.same_org(message.organization_id, expected):
-            return _fault(
-                401,
-                f"OrganizationId {message.organization_id!r} is not this "
-                "connection's org (settings.organization_id).",
-            )
         headers = _stored_headers(request)
+        remote_addr = request.META.get("REMOTE_ADDR") or None
+        try:
+            message = _read_message(raw, connection)
+        except _MessageRefused as exc:
+            # Kept whole with the reason (repeats found by the body's hash).
+            try:
+                inbox.store_refused(
+                    connection,
+                    body=raw,
+                    headers=headers,
+                    message=exc.message,
+                    field_name=exc.field,
+                    topic=salesforce_events.ENVELOPE_TOPIC,
+                    remote_addr=remote_addr,
+                )
+            except DatabaseError:
+                return _not_stored()
+            return _fault(exc.status, f"{exc.field}: {exc.message}", exc.code)
+        envelope_id = salesforce_events.envelope_event_id(raw)
         try:
             with transaction.atomic():
+                inbox.store_raw(
+                    connection,
+                    body=raw,
+                    headers=headers,
+                    provider_event_id=envelope_id,
+                    topic=salesforce_events.ENVELOPE_TOPIC,
+                    signature_verified=True,
+                    remote_addr=remote_addr,
+                )
                 listeners = inbox.listeners_of(connection)
                 for notification in message.notifications:
                     inbox.accept(
                         connection,
                         body=notification.xml,
-                        headers={**headers, "ActionId": message.action_id},
+                        headers={
+                            **headers,
+                            "ActionId": message.action_id,
+                            salesforce_events.ENVELOPE_HEADER: envelope_id,
+                        },
                         provider_event_id=f"om:{notification.id}",
                         topic=salesforce_events.topic_for(notification.sobject),
-                        signature_verified=bool(
-                            connection.credentials.get("outbound_secret")
-                        ),
-                        remote_addr=request.META.get("REMOTE_ADDR") or None,
+                        signature_verified=True,
+                        remote_addr=remote_addr,
                         listeners=listeners,
                         parsed=salesforce_events.from_notification(notification),
                     )
         except DatabaseError:
-            return _fault(
-                500,
-                "The notifications could not be stored; Salesforce will retry.",
-                "Server",
-            )
+            return _not_stored()
         return HttpResponse(
             salesforce_events.ack_response(), content_type=SOAP_CONTENT_TYPE
         )

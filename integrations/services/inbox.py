@@ -127,6 +127,38 @@ def store_refused(
     return event
 
 
+def store_raw(
+    connection: Connection,
+    *,
+    body: bytes,
+    headers: dict,
+    provider_event_id: str,
+    topic: str = "",
+    signature_verified: bool,
+    remote_addr: str | None = None,
+) -> InboundEvent:
+    """Keep a delivery exactly as received when its parts are accepted one by one
+    (a SOAP message of many notifications): no records are made from it.
+
+    A repeat (same ``provider_event_id``) counts a delivery on the first copy.
+    """
+    try:
+        with transaction.atomic():
+            return InboundEvent.objects.create(
+                connection=connection,
+                provider=connection.system,
+                topic=topic,
+                provider_event_id=provider_event_id,
+                body_sha256=body_hash(body),
+                body=body,
+                headers=headers,
+                signature_verified=signature_verified,
+                remote_addr=remote_addr,
+            )
+    except IntegrityError:
+        return _duplicate(connection, provider_event_id, body_hash(body)).event
+
+
 def _duplicate(connection, provider_event_id, digest) -> Accepted:
     lookup = (
         {"provider_event_id": provider_event_id}

@@ -8,16 +8,29 @@ Messages and signed JSON callouts all become::
      "event_id": "<the channel's own id>", "commit_timestamp": 1733150000000}
 
 Plus the SOAP helpers the Outbound Message endpoint needs: a guarded parser
-(no DTDs, no entities, a size cap) and the acknowledgement and fault answers.
-Plain functions: the views and the Pub/Sub subscriber call them.
+and the acknowledgement and fault answers. The parser takes UTF-8 only
+(Salesforce sends UTF-8; a UTF-16 body could hide a DOCTYPE from a byte
+search) and runs expat with handlers that refuse any document type or entity
+declaration, so no entity is ever expanded; it also caps the size.
+
+How an Outbound Message is kept (the endpoint stores before it answers):
+the whole SOAP envelope exactly as received is one inbound event with
+provider event id ``om-message:<sha256 of the body>`` (``envelope_event_id``);
+each Notification is its own event, ``om:<notification Id>``, for
+de-duplication and records, whose body is that Notification element's exact
+bytes cut from the envelope and whose ``X-LedgerBridge-Envelope`` header names
+the envelope event. A message that cannot be used is kept whole with the
+reason. Plain functions: the views and the Pub/Sub subscriber call them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from xml.parsers import expat
 
 from integrations.engine.errors import ValidationFailed
 
@@ -26,6 +39,8 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
 SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+ENVELOPE_TOPIC = "salesforce.outbound_message"
+ENVELOPE_HEADER = "X-LedgerBridge-Envelope"
 MAX_SOAP_BYTES = 1_000_000
 MAX_NOTIFICATIONS = 100
 CHANGE_TYPES = ("CREATE", "UPDATE", "DELETE", "UNDELETE")
@@ -110,7 +125,7 @@ class Notification:
     sobject: str
     record_id: str
     fields: dict
-    xml: bytes  # the notification element as sent, for the inbox
+    xml: bytes  # the Notification element's bytes exactly as sent, for the inbox
 
 
 @dataclass(frozen=True)
@@ -138,24 +153,89 @@ def _text(parent: ET.Element, name: str, *, required: bool = True) -> str | None
     return (element.text or "").strip()
 
 
+def envelope_event_id(raw: bytes) -> str:
+    """The inbox id of a whole SOAP message: the same bytes are the same message."""
+    return f"om-message:{hashlib.sha256(raw).hexdigest()}"
+
+
+def _refuse_declarations(*_args) -> None:
+    raise SoapMessageInvalid(
+        "Document type declarations and entities are not accepted.", "body"
+    )
+
+
+def _utf8_only(_version, encoding, _standalone) -> None:
+    if encoding and encoding.replace("-", "").replace("_", "").lower() != "utf8":
+        raise SoapMessageInvalid(
+            f"The message declares the encoding {encoding!r}; only UTF-8 is "
+            "accepted (Salesforce sends UTF-8).",
+            "body",
+        )
+
+
+def _guarded_tree(raw: bytes) -> tuple[ET.Element, dict[ET.Element, bytes]]:
+    """Parse UTF-8 ``raw`` refusing DTDs and entities; also each Notification's bytes.
+
+    expat itself refuses: ``encoding="UTF-8"`` overrides whatever the document
+    claims, and the declaration handlers raise before an entity can be defined.
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SoapMessageInvalid(
+            f"The message is not UTF-8 (byte {exc.start}); Salesforce sends UTF-8 "
+            "and only UTF-8 is accepted.",
+            "body",
+        ) from None
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate("UTF-8", "}")
+    parser.buffer_text = True
+    notification = _tag(OUTBOUND_NS, "Notification")
+    starts: list[int] = []
+    as_sent: dict[ET.Element, bytes] = {}
+
+    def name(raw_name: str) -> str:
+        return "{" + raw_name if "}" in raw_name else raw_name
+
+    def start(tag: str, attributes: dict) -> None:
+        tag = name(tag)
+        if tag == notification:
+            starts.append(parser.CurrentByteIndex)
+        builder.start(tag, {name(key): value for key, value in attributes.items()})
+
+    def end(tag: str) -> None:
+        tag = name(tag)
+        at = parser.CurrentByteIndex
+        element = builder.end(tag)
+        if tag == notification:
+            # An end tag ends at its ">"; an empty <Notification/> (refused
+            # later for its missing Id) is reported just after itself.
+            stop = raw.index(b">", at) + 1 if raw.startswith(b"</", at) else at
+            as_sent[element] = raw[starts.pop() : stop]
+
+    parser.XmlDeclHandler = _utf8_only
+    parser.StartDoctypeDeclHandler = _refuse_declarations
+    parser.EntityDeclHandler = _refuse_declarations
+    parser.UnparsedEntityDeclHandler = _refuse_declarations
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(raw, True)
+    except expat.ExpatError as exc:
+        message = f"The body is not well-formed XML: {exc}."
+        raise SoapMessageInvalid(message, "body") from None
+    return builder.close(), as_sent
+
+
 def parse_outbound_message(raw: bytes, *, max_bytes: int = MAX_SOAP_BYTES):
     """Read a ``notifications`` SOAP message, refusing anything unusual.
 
-    DTDs and entity declarations are refused before parsing (defusedxml is not
-    a dependency; ElementTree would otherwise expand internal entities).
+    defusedxml is not a dependency, so the guard is ours: see ``_guarded_tree``.
     """
     if len(raw) > max_bytes:
         raise SoapMessageInvalid(f"The message is over {max_bytes} bytes.", "body")
-    lowered = raw.lower()
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
-        raise SoapMessageInvalid(
-            "Document type declarations and entities are not accepted.", "body"
-        )
-    try:
-        envelope = ET.fromstring(raw)
-    except ET.ParseError as exc:
-        message = f"The body is not well-formed XML: {exc}."
-        raise SoapMessageInvalid(message, "body") from None
+    envelope, as_sent = _guarded_tree(raw)
     if envelope.tag != _tag(SOAP_ENV, "Envelope"):
         raise SoapMessageInvalid("The body is not a SOAP 1.1 Envelope.", "Envelope")
     body = envelope.find(_tag(SOAP_ENV, "Body"))
@@ -178,11 +258,11 @@ def parse_outbound_message(raw: bytes, *, max_bytes: int = MAX_SOAP_BYTES):
         session_id=_text(message, "SessionId", required=False),
         enterprise_url=_text(message, "EnterpriseUrl", required=False) or "",
         partner_url=_text(message, "PartnerUrl", required=False) or "",
-        notifications=[_notification(element) for element in elements],
+        notifications=[_notification(item, as_sent[item]) for item in elements],
     )
 
 
-def _notification(element: ET.Element) -> Notification:
+def _notification(element: ET.Element, as_sent: bytes) -> Notification:
     notification_id = _text(element, "Id")
     if not notification_id:
         raise SoapMessageInvalid("A Notification has an empty Id.", "Notification.Id")
@@ -215,7 +295,7 @@ def _notification(element: ET.Element) -> Notification:
         sobject=type_name,
         record_id=record_id,
         fields=fields,
-        xml=ET.tostring(element, encoding="utf-8"),
+        xml=as_sent,
     )
 
 

@@ -7,7 +7,10 @@ the next batch is requested only when the last one is stored), decodes the
 Avro payloads with schemas fetched once per schema id, and hands each event to
 the inbox in its normalised shape. The cursor moves in the same transaction as
 the inbox write, so a crash re-delivers at most the event in flight, and the
-inbox de-duplicates it on ``pubsub:<topic>:<replay id>``.
+inbox de-duplicates it on ``pubsub:<topic>:<replay id>``. An event that
+cannot be decoded or read is kept as it came (base64 payload, schema id,
+replay id) with the reason, and the cursor moves past it in the same
+transaction: one bad event must not stall the topic.
 
 It reconnects with exponential backoff when Pub/Sub is unavailable, logs in
 again when the session is refused, falls back to the configured preset when
@@ -17,6 +20,7 @@ records every problem on the cursor's ``last_error``.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -276,41 +280,96 @@ class Subscriber:
         listeners = inbox.listeners_of(connection)
         for consumer in events:
             event = consumer.event
-            decoded = fastavro.schemaless_reader(
-                io.BytesIO(event.payload), self._schema(event.schema_id)
-            )
-            normalised = salesforce_events.from_pubsub(decoded, event_id=event.id)
             replay_hex = consumer.replay_id.hex()
-            body = json.dumps(
-                {
-                    "topic": topic,
-                    "replay_id": replay_hex,
-                    "event_id": event.id,
-                    "schema_id": event.schema_id,
-                    "payload": salesforce_events.jsonable(decoded),
-                },
-                sort_keys=True,
-            ).encode()
+            provider_event_id = f"pubsub:{topic}:{replay_hex}"
+            headers = {"pubsub-topic": topic, "schema-id": event.schema_id}
+            try:
+                body, normalised = self._read(topic, consumer)
+            except grpc.RpcError:
+                raise  # the schema could not be fetched: reconnect and retry
+            except Exception as exc:  # noqa: BLE001 - one bad event must not stop us
+                self._store_unreadable(
+                    connection, topic, consumer, headers, provider_event_id, exc
+                )
+                continue
             with transaction.atomic():
                 inbox.accept(
                     connection,
                     body=body,
-                    headers={"pubsub-topic": topic, "schema-id": event.schema_id},
-                    provider_event_id=f"pubsub:{topic}:{replay_hex}",
+                    headers=headers,
+                    provider_event_id=provider_event_id,
                     topic=salesforce_events.topic_for(normalised["sobject"]),
                     signature_verified=True,
                     listeners=listeners,
                     parsed=normalised,
                 )
-                cursor, _ = StreamCursor.objects.get_or_create(
-                    connection=connection, topic=topic
-                )
-                StreamCursor.objects.filter(pk=cursor.pk).update(
-                    replay_id=consumer.replay_id,
-                    events_received=F("events_received") + 1,
-                    last_event_at=timezone.now(),
-                    updated_at=timezone.now(),
-                )
+                self._advance(connection, topic, consumer.replay_id)
+
+    def _read(self, topic: str, consumer) -> tuple[bytes, dict]:
+        """The stored body (JSON) and the normalised event of one consumer event."""
+        event = consumer.event
+        decoded = fastavro.schemaless_reader(
+            io.BytesIO(event.payload), self._schema(event.schema_id)
+        )
+        normalised = salesforce_events.from_pubsub(decoded, event_id=event.id)
+        body = json.dumps(
+            {
+                "topic": topic,
+                "replay_id": consumer.replay_id.hex(),
+                "event_id": event.id,
+                "schema_id": event.schema_id,
+                "payload": salesforce_events.jsonable(decoded),
+            },
+            sort_keys=True,
+        ).encode()
+        return body, normalised
+
+    def _store_unreadable(
+        self, connection, topic, consumer, headers, provider_event_id, exc
+    ) -> None:
+        """Keep an event we cannot decode, as it came, and move past it.
+
+        Re-reading it would fail the same way forever; the raw payload and the
+        reason stay in the inbox for an admin.
+        """
+        event = consumer.event
+        reason = (
+            f"The event could not be decoded with schema {event.schema_id}: {exc!r}"
+        )
+        logger.warning(
+            "Pub/Sub %s: replay id %s: %s", topic, consumer.replay_id.hex(), reason
+        )
+        body = json.dumps(
+            {
+                "topic": topic,
+                "replay_id": consumer.replay_id.hex(),
+                "event_id": event.id,
+                "schema_id": event.schema_id,
+                "payload_base64": base64.b64encode(event.payload).decode(),
+            },
+            sort_keys=True,
+        ).encode()
+        with transaction.atomic():
+            inbox.store_refused(
+                connection,
+                body=body,
+                headers=headers,
+                message=reason,
+                field_name="payload",
+                provider_event_id=provider_event_id,
+            )
+            self._advance(connection, topic, consumer.replay_id)
+
+    def _advance(self, connection, topic: str, replay_id: bytes) -> None:
+        cursor, _ = StreamCursor.objects.get_or_create(
+            connection=connection, topic=topic
+        )
+        StreamCursor.objects.filter(pk=cursor.pk).update(
+            replay_id=replay_id,
+            events_received=F("events_received") + 1,
+            last_event_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
 
     def _keepalive(self, topic: str, latest_replay_id: bytes) -> None:
         """Every earlier event is stored: keep the cursor inside the retention."""

@@ -111,6 +111,17 @@ class CalloutSender:
             return None
         return response.status_code
 
+    def redeliver(self) -> list[str]:
+        """Send every delivered callout again, with its id and body (a lost 2xx,
+        or a Flow that ran twice); returns the event ids sent again."""
+        with self._condition:
+            again, self.delivered = self.delivered, []
+            for callout in again:
+                callout.attempts, callout.next_attempt = 0, 0.0
+            self.pending.extend(again)
+            self._condition.notify_all()
+        return [callout.event_id for callout in again]
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="callouts", daemon=True)
         self._thread.start()

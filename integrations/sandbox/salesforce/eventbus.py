@@ -220,6 +220,23 @@ class EventBus:
             raise ValueError(f"The payload does not match the schema: {exc}") from exc
         return self._append((topic,), event_id or str(uuid.uuid4()), schema_id, payload)
 
+    def append_unchecked(
+        self, topic: str, payload: bytes, *, schema_id: str = "", event_id: str = ""
+    ) -> BusEvent:
+        """Put an event on ``topic`` without checking that it decodes.
+
+        Salesforce's bus should never hold such an event, but a subscriber must
+        survive one: this is how tests and the demo make it happen.
+        """
+        if topic not in self._streams:
+            raise ValueError(f"{topic} is not a topic of this bus.")
+        return self._append(
+            (topic,),
+            event_id or str(uuid.uuid4()),
+            schema_id or self.topic_schema.get(topic, ""),
+            payload,
+        )
+
     def _append(self, topics, event_id, schema_id, payload) -> BusEvent:
         with self.condition:
             self._last += 1

@@ -174,6 +174,7 @@ class OutboundMessenger:
         self.pending: list[Pending] = []
         self.deliveries: list[Delivery] = []
         self.delivered: list[str] = []
+        self._acknowledged: dict[str, Pending] = {}
         self.dropped: list[str] = []
         self._numbers = itertools.count(1)
         self._condition = threading.Condition()
@@ -205,6 +206,23 @@ class OutboundMessenger:
                     )
                 )
                 self._condition.notify_all()
+
+    def redeliver(self) -> list[str]:
+        """Queue every acknowledged notification again, with its id.
+
+        Salesforce does this when an acknowledgement is lost on the way back;
+        returns the notification ids sent again.
+        """
+        with self._condition:
+            again = list(self._acknowledged.values())
+            self._acknowledged.clear()
+            for item in again:
+                self.delivered.remove(item.notification_id)
+                item.attempts, item.next_attempt = 0, 0.0
+                item.queued_at = self.clock()
+            self.pending.extend(again)
+            self._condition.notify_all()
+        return [item.notification_id for item in again]
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -277,6 +295,7 @@ class OutboundMessenger:
         with self._condition:
             for item in batch:
                 self.pending.remove(item)
+                self._acknowledged[item.notification_id] = item
             self.delivered.extend(ids)
 
     def _retry(self, batch: list[Pending]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable
@@ -227,3 +228,27 @@ def test_unreachable_pubsub_is_recorded_and_retried(org, connection, start, serv
             connection=connection, last_error__contains="UNAVAILABLE"
         ).exists()
     )
+
+
+def test_undecodable_event_is_kept_raw_and_the_stream_goes_on(
+    org, bus, connection, start
+):
+    new_opportunity(org, "Before")
+    bad = bus.append_unchecked(OPPORTUNITIES, b"\x02")  # a string cut short
+    new_opportunity(org, "After")
+
+    start()
+
+    wait_until(lambda: len(stored(connection)) == 3)
+    _before, kept, after = stored(connection)
+    assert kept.provider_event_id == f"pubsub:{OPPORTUNITIES}:{bad.replay_id.hex()}"
+    assert "could not be decoded" in kept.error
+    assert not kept.records.exists()
+    raw = json.loads(bytes(kept.body))
+    assert base64.b64decode(raw["payload_base64"]) == b"\x02"
+    assert raw["schema_id"] == bus.topic_schema[OPPORTUNITIES]
+    assert raw["replay_id"] == bad.replay_id.hex()
+    assert json.loads(bytes(after.body))["payload"]["Name"] == "After"
+    cursor = StreamCursor.objects.get(connection=connection, topic=OPPORTUNITIES)
+    assert cursor.events_received == 3
+    assert bytes(cursor.replay_id).hex() == json.loads(bytes(after.body))["replay_id"]

@@ -76,3 +76,19 @@ def test_refused_callout_is_retried_with_the_same_id(org, sender_for):
     assert sender.delivered[0].statuses[0] == 401
     assert sender.delivered[0].statuses[-1] == 202
     assert InboundEvent.objects.count() == 1
+
+
+def test_redelivered_callout_keeps_its_id_and_is_one_event(org, sender_for):
+    connection = ConnectionFactory(
+        system=System.SALESFORCE, credentials={"signing_secret": "shared"}
+    )
+    sender = sender_for(connection, "shared")
+    org.create("Account", {"Name": "Acme"})
+    wait_until(lambda: sender.delivered)
+    first = sender.delivered[0].event_id
+
+    assert sender.redeliver() == [first]
+
+    wait_until(lambda: sender.delivered and not sender.pending)
+    assert sender.delivered[0].statuses == [202, 200]  # 200: a repeat
+    assert InboundEvent.objects.get().deliveries == 2

@@ -26,6 +26,10 @@ def wait_until(check, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def notifications():
+    return InboundEvent.objects.filter(provider_event_id__startswith="om:")
+
+
 @pytest.fixture
 def org():
     return SalesforceOrg()
@@ -82,11 +86,29 @@ def test_closed_won_is_delivered_once_and_acknowledged(org, messenger_for):
     opportunity = won_opportunity(org)
 
     wait_until(lambda: messenger.delivered)
-    event = InboundEvent.objects.get()
+    event = notifications().get()
     assert event.provider_event_id == f"om:{messenger.delivered[0]}"
     assert messenger.delivered[0].startswith("04l")
     assert opportunity.encode() in bytes(event.body)
     assert [d.acknowledged for d in messenger.deliveries] == [True]
+
+
+def test_redelivered_notification_keeps_its_id_and_is_one_event(org, messenger_for):
+    connection = ConnectionFactory(
+        system=System.SALESFORCE,
+        settings={"organization_id": org.org_id},
+        credentials={"outbound_secret": "om-key"},
+    )
+    messenger = messenger_for(connection)
+    won_opportunity(org)
+    wait_until(lambda: messenger.delivered)
+
+    again = messenger.redeliver()
+
+    wait_until(lambda: len(messenger.deliveries) == 2 and not messenger.pending)
+    assert again == messenger.delivered
+    assert notifications().get().deliveries == 2
+    assert [d.acknowledged for d in messenger.deliveries] == [True, True]
 
 
 def test_refused_message_is_retried_until_acknowledged(org, messenger_for):
@@ -98,7 +120,7 @@ def test_refused_message_is_retried_until_acknowledged(org, messenger_for):
     messenger = messenger_for(connection)
     won_opportunity(org)
     wait_until(lambda: len(messenger.deliveries) >= 2)
-    assert not InboundEvent.objects.exists()
+    assert not notifications().exists()
 
     connection.settings["organization_id"] = org.org_id
     connection.save()
@@ -107,5 +129,9 @@ def test_refused_message_is_retried_until_acknowledged(org, messenger_for):
     refused = [d for d in messenger.deliveries if not d.acknowledged]
     assert refused and all(d.status == 401 for d in refused)
     assert "OrganizationId" in refused[0].error
-    assert InboundEvent.objects.count() == 1
+    assert notifications().count() == 1
     assert not messenger.pending
+    # What was refused is kept, whole, with the reason.
+    kept = InboundEvent.objects.get(provider_event_id__isnull=True)
+    assert kept.error.startswith("OrganizationId: ")
+    assert kept.deliveries >= 2
