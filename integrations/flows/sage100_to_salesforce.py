@@ -4,7 +4,9 @@ and stock on hand, written back in batches of sObject Collections.
 Both flows subscribe to the Sage 100 change feeds (``sage100.sales_order`` and
 ``sage100.inventory``). A worker claims up to 200 due changes and writes them
 in one call, so a busy day of inventory movements costs a handful of API calls,
-not one per movement.
+not one per movement. The values written are Sage's as they are at the time of
+the write (read once per batch), not the event's copy: a late retry of an old
+change can never put an old quantity or status back.
 """
 
 from __future__ import annotations
@@ -13,11 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from integrations import mapping
-from integrations.connectors.sage100.settings import (
-    DEFAULT_TERMS,
-    QUANTITIES,
-    parse_formula,
-)
+from integrations.connectors.sage100.settings import QUANTITIES, parse_formula
 from integrations.engine.errors import ReferenceMissing, ValidationFailed
 from integrations.flows.base import Flow, RecordSpec, Run
 from integrations.flows.registry import register
@@ -45,6 +43,16 @@ def _change_spec(body: Any, table: str) -> RecordSpec:
     return RecordSpec(source_object_type=table, source_id=key, payload=body)
 
 
+def _salesforce_reference(row: Any) -> str:
+    if not isinstance(row, dict):
+        return ""
+    for column, value in row.items():
+        text = str(value or "")
+        if column.startswith("UDF_SF_") and text[:3] in SOBJECT_BY_PREFIX:
+            return text
+    return ""
+
+
 def _results(results: list[dict], what: str) -> list:
     """Salesforce's per-record answers as target ids or errors, in order."""
     out: list = []
@@ -63,30 +71,19 @@ def _results(results: list[dict], what: str) -> list:
     return out
 
 
-def _write(records: list[dict], call) -> list:
-    """One collection call per 200 records; the same record twice is written
-    once with its newest values (later changes win)."""
-    newest: dict[str, int] = {}
+def _write(records: list[dict], key: str, call) -> list:
+    """One collection call per 200 records; a record named twice in a batch is
+    written once (its values are Sage's current ones either way)."""
+    first: dict[str, int] = {}
     for index, record in enumerate(records):
-        newest[record["_key"]] = index
-    unique = sorted(set(newest.values()))
+        first.setdefault(str(record[key]), index)
+    unique = sorted(first.values())
     answers: dict[int, dict] = {}
     for start in range(0, len(unique), COLLECTION_SIZE):
         chunk = unique[start : start + COLLECTION_SIZE]
-        payload = [{k: v for k, v in records[i].items() if k != "_key"} for i in chunk]
-        for index, answer in zip(chunk, call(payload), strict=True):
+        for index, answer in zip(chunk, call([records[i] for i in chunk]), strict=True):
             answers[index] = answer
-    return [answers[newest[record["_key"]]] for record in records]
-
-
-def _salesforce_reference(row: Any) -> str:
-    if not isinstance(row, dict):
-        return ""
-    for column, value in row.items():
-        text = str(value or "")
-        if column.startswith("UDF_SF_") and text[:3] in SOBJECT_BY_PREFIX:
-            return text
-    return ""
+    return [answers[first[str(record[key])]] for record in records]
 
 
 @register
@@ -114,27 +111,37 @@ class Sage100OrderStatusToSalesforce(Flow):
                 f"{record_id!r} is not the id of a Salesforce opportunity or order.",
                 field=f"row.{column}",
             )
-        if raw.get("change") == "removed":
-            status = option(run, "removed_status", REMOVED_STATUS)
-        else:
-            code = str(row.get("OrderStatus") or "")
-            status = run.xref("status", code) or DEFAULT_STATUS.get(code, "Open")
-        document = {
-            "attributes": {"type": sobject},
-            "id": record_id,
-            option(run, "order_number_field", "Sage_Order_No__c"): row.get(
-                "SalesOrderNo"
-            ),
-            option(run, "status_field", "Sage_Order_Status__c"): status,
-        }
-        if run.mappings:  # Sage UDFs → Salesforce custom fields, and back again
-            document.update(mapping.apply(run.mappings, row, xref=run.xref))
-        return document
+        number = str(
+            row.get("SalesOrderNo") or (raw.get("key") or {}).get("SalesOrderNo")
+        )
+        return {"sobject": sobject, "id": record_id, "sales_order_no": number}
 
     def load_batch(self, runs: list[Run], documents: list[dict]) -> list:
-        client = runs[0].target
-        records = [document | {"_key": document["id"]} for document in documents]
-        answers = _write(records, client.collection_update)
+        run = runs[0]
+        current = run.source.reader.sales_order_headers(
+            document["sales_order_no"] for document in documents
+        )
+        records = []
+        for document in documents:
+            row = current.get(document["sales_order_no"])
+            if row is None:
+                status = option(run, "removed_status", REMOVED_STATUS)
+            else:
+                code = str(row.get("OrderStatus") or "")
+                status = run.xref("status", code) or DEFAULT_STATUS.get(code, "Open")
+            record = {
+                "attributes": {"type": document["sobject"]},
+                "id": document["id"],
+                option(run, "order_number_field", "Sage_Order_No__c"): document[
+                    "sales_order_no"
+                ],
+                option(run, "status_field", "Sage_Order_Status__c"): status,
+            }
+            if run.mappings and row is not None:
+                # Sage UDFs → Salesforce custom fields: the way back.
+                record.update(mapping.apply(run.mappings, row, xref=run.xref))
+            records.append(record)
+        answers = _write(records, "id", run.target.collection_update)
         return _results(answers, "order status")
 
 
@@ -156,19 +163,45 @@ class Sage100InventoryToSalesforce(Flow):
             raise ValidationFailed(
                 "An inventory change needs ItemCode and WarehouseCode.", field="key"
             )
-        row = raw.get("row") or {}
-        removed = raw.get("change") == "removed"
-        amounts = {
-            name: Decimal("0") if removed else Decimal(str(row.get(column) or 0))
-            for name, column in QUANTITIES.items()
+        return {"item": str(item), "warehouse": str(warehouse)}
+
+    def load_batch(self, runs: list[Run], documents: list[dict]) -> list:
+        run = runs[0]
+        sobject = option(run, "sobject", "Inventory_Level__c")
+        external = option(run, "external_id_field", "ExternalID__c")
+        current = {
+            (row["ItemCode"], row["WarehouseCode"]): row
+            for row in run.source.reader.quantities(
+                {document["item"] for document in documents}
+            )
         }
-        formula = DEFAULT_TERMS
+        formula = None
         if option(run, "available_formula", ""):
             formula = parse_formula(run.options["available_formula"])
-        available = sum((sign * amounts[name] for sign, name in formula), Decimal(0))
-        document = {
-            option(run, "external_id_field", "ExternalID__c"): f"{item}|{warehouse}",
-            option(run, "warehouse_field", "Warehouse_Code__c"): warehouse,
+        records = []
+        for document in documents:
+            # A row Sage no longer has (item-warehouse removed) stocks nothing.
+            row = current.get((document["item"], document["warehouse"]), {})
+            records.append(
+                {"attributes": {"type": sobject}}
+                | self._fields(run, document, row, external, formula)
+            )
+        answers = _write(
+            records,
+            external,
+            lambda chunk: run.target.collection_upsert(sobject, external, chunk),
+        )
+        return _results(answers, "stock level")
+
+    def _fields(self, run: Run, document: dict, row: dict, external: str, formula):
+        amounts = {name: Decimal(str(row.get(name) or 0)) for name in QUANTITIES}
+        if formula is None:
+            available = Decimal(str(row.get("available") or 0))
+        else:
+            available = sum((s * amounts[name] for s, name in formula), Decimal(0))
+        fields = {
+            external: f"{document['item']}|{document['warehouse']}",
+            option(run, "warehouse_field", "Warehouse_Code__c"): document["warehouse"],
             option(run, "on_hand_field", "Quantity_On_Hand__c"): float(
                 amounts["on_hand"]
             ),
@@ -178,20 +211,5 @@ class Sage100InventoryToSalesforce(Flow):
         if product_key:
             # A lookup by the product's own external id: no query for its Id.
             relationship = option(run, "product_relationship", "Product__r")
-            document[relationship] = {product_key: item}
-        if run.mappings:
-            document.update(mapping.apply(run.mappings, row, xref=run.xref))
-        return document
-
-    def load_batch(self, runs: list[Run], documents: list[dict]) -> list:
-        client = runs[0].target
-        sobject = option(runs[0], "sobject", "Inventory_Level__c")
-        external = option(runs[0], "external_id_field", "ExternalID__c")
-        records = [
-            {"attributes": {"type": sobject}, **document, "_key": document[external]}
-            for document in documents
-        ]
-        answers = _write(
-            records, lambda chunk: client.collection_upsert(sobject, external, chunk)
-        )
-        return _results(answers, "stock level")
+            fields[relationship] = {product_key: document["item"]}
+        return fields

@@ -1,6 +1,7 @@
 """Sage 100 status and stock changes reach Salesforce in sObject Collections batches."""
 
 import json
+import sqlite3
 
 import pytest
 
@@ -9,6 +10,7 @@ from integrations.engine import runner
 from integrations.models import CrossReference, RecordStatus, SyncRecord, System
 from integrations.services import inbox
 from tests.factories import ConnectionFactory, FlowConfigFactory
+from tests.support.sage100 import running_sage100
 from tests.support.salesforce import running_salesforce
 
 pytestmark = pytest.mark.django_db
@@ -22,9 +24,19 @@ def salesforce(tmp_path):
 
 
 @pytest.fixture
-def connections(salesforce):
+def company(tmp_path):
+    with running_sage100(tmp_path / "sage100") as company:
+        yield company
+
+
+@pytest.fixture
+def connections(salesforce, company):
     settings, credentials = salesforce.connection()
-    sage = ConnectionFactory(system=System.SAGE100, settings={}, credentials={})
+    sage = ConnectionFactory(
+        system=System.SAGE100,
+        settings=company.connection_settings(),
+        credentials=company.credentials,
+    )
     target = ConnectionFactory(
         system=System.SALESFORCE, settings=settings, credentials=credentials
     )
@@ -66,8 +78,16 @@ def _api_calls(salesforce, method: str, path_part: str) -> int:
     )
 
 
+def _stock(company) -> list[tuple]:
+    with sqlite3.connect(company.db.path) as db:
+        return db.execute(
+            "SELECT ItemCode, WarehouseCode, QuantityOnHand, QuantityOnSalesOrder, "
+            "QuantityOnBackOrder FROM IM_ItemWarehouse ORDER BY ItemCode, WarehouseCode"
+        ).fetchall()
+
+
 def test_inventory_changes_are_upserted_two_hundred_per_call(
-    connections, salesforce, redis_conn
+    connections, company, salesforce, redis_conn
 ):
     sage, target = connections
     FlowConfigFactory(
@@ -75,9 +95,11 @@ def test_inventory_changes_are_upserted_two_hundred_per_call(
         source_connection=sage,
         target_connection=target,
     )
+    stock = _stock(company)
     made = []
-    for n in range(450):
-        body = _inventory(f"ITEM-{n % 300:03d}", "000", n, on_order=1)
+    for n in range(450):  # every row changes, some several times
+        item, warehouse, *_ = stock[n % len(stock)]
+        body = _inventory(item, warehouse, n)
         made.extend(_publish(sage, "sage100.inventory", body, f"inv-{n}"))
     assert len(made) == 450
 
@@ -90,14 +112,34 @@ def test_inventory_changes_are_upserted_two_hundred_per_call(
         row["ExternalID__c"]: row
         for row in salesforce.org.rows("Inventory_Level__c", include_deleted=False)
     }
-    assert len(rows) == 300
-    # ITEM-000 changed at n=0 and n=300: the newer change is what Salesforce keeps.
-    assert rows["ITEM-000|000"]["Quantity_On_Hand__c"] == 300
-    assert rows["ITEM-000|000"]["Quantity_Available__c"] == 299
+    assert len(rows) == len(stock)
+    # Sage's quantities as they are now, not the events' copies.
+    item, warehouse, on_hand, on_order, back_order = stock[0]
+    written = rows[f"{item}|{warehouse}"]
+    assert written["Quantity_On_Hand__c"] == float(on_hand)
+    assert written["Quantity_Available__c"] == float(on_hand - on_order - back_order)
+
+
+def test_a_late_retry_of_an_old_change_writes_the_current_quantity(
+    connections, company, salesforce, redis_conn
+):
+    sage, target = connections
+    FlowConfigFactory(
+        flow="sage100_inventory_to_salesforce",
+        source_connection=sage,
+        target_connection=target,
+    )
+    item, warehouse, on_hand, *_ = _stock(company)[0]
+    (old,) = _publish(sage, "sage100.inventory", _inventory(item, warehouse, 1), "a")
+
+    runner.run_record(old.pk)
+
+    written = salesforce.org.rows("Inventory_Level__c", include_deleted=False)
+    assert [row["Quantity_On_Hand__c"] for row in written] == [float(on_hand)]
 
 
 def test_sage_order_status_goes_back_to_the_opportunity(
-    connections, salesforce, redis_conn
+    connections, company, salesforce, redis_conn
 ):
     sage, target = connections
     config = FlowConfigFactory(
@@ -113,14 +155,19 @@ def test_sage_order_status_goes_back_to_the_opportunity(
         target_value="Hold",
     )
     opportunity = salesforce.access.ids["opportunity:abf"]
+    with sqlite3.connect(company.db.path) as db:
+        db.execute("UPDATE SO_SalesOrderHeader SET OrderStatus = 'H'")
+        (number,) = db.execute(
+            "SELECT SalesOrderNo FROM SO_SalesOrderHeader LIMIT 1"
+        ).fetchone()
     body = {
         "table": "SO_SalesOrderHeader",
         "topic": "sage100.sales_order",
-        "key": {"SalesOrderNo": "0000123"},
+        "key": {"SalesOrderNo": number},
         "change": "changed",
         "row": {
-            "SalesOrderNo": "0000123",
-            "OrderStatus": "H",
+            "SalesOrderNo": number,
+            "OrderStatus": "O",  # the event's copy is older than Sage
             "UDF_SF_OPPORTUNITY_ID": opportunity,
         },
     }
@@ -133,7 +180,7 @@ def test_sage_order_status_goes_back_to_the_opportunity(
     assert record.status == RecordStatus.SUCCEEDED, record.error_message
     written = salesforce.org.get("Opportunity", opportunity)
     assert (written["Sage_Order_No__c"], written["Sage_Order_Status__c"]) == (
-        "0000123",
+        number,
         "Hold",
     )
 
@@ -153,3 +200,27 @@ def test_orders_that_did_not_come_from_salesforce_make_no_record(connections):
     }
 
     assert _publish(sage, "sage100.sales_order", body, "so-2") == []
+
+
+def test_an_order_sage_no_longer_has_open_is_completed_in_salesforce(
+    connections, salesforce, redis_conn
+):
+    sage, target = connections
+    FlowConfigFactory(
+        flow="sage100_order_status_to_salesforce",
+        source_connection=sage,
+        target_connection=target,
+    )
+    opportunity = salesforce.access.ids["opportunity:beacon"]
+    body = {
+        "table": "SO_SalesOrderHeader",
+        "key": {"SalesOrderNo": "0999999"},
+        "change": "removed",
+        "history": {"SalesOrderNo": "0999999", "UDF_SF_OPPORTUNITY_ID": opportunity},
+    }
+    (record,) = _publish(sage, "sage100.sales_order", body, "so-gone")
+
+    runner.run_record(record.pk)
+
+    written = salesforce.org.get("Opportunity", opportunity)
+    assert written["Sage_Order_Status__c"] == "Completed"

@@ -305,6 +305,19 @@ class Sage100Reader:
         )
         return header
 
+    def sales_order_headers(self, numbers: Iterable[str]) -> dict[str, dict]:
+        """Open orders' headers by number, in batches; closed ones are left out."""
+        wanted = sorted({keys.sales_order_no(number) for number in numbers})
+        found: dict[str, dict] = {}
+        for chunk in _chunks(wanted):
+            sql = (
+                "SELECT * FROM SO_SalesOrderHeader "
+                f"WHERE SalesOrderNo IN ({_marks(len(chunk))})"
+            )
+            for row in self.select("SO_SalesOrderHeader", sql, chunk):
+                found[row["SalesOrderNo"]] = row
+        return found
+
     def orders_by_customer_po(
         self,
         po: str,
