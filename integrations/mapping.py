@@ -77,11 +77,49 @@ def _transform(mapping: FieldMapping, value: Any, xref) -> Any:
                 field=mapping.source_field,
             )
         return found
+    if kind == Transform.CURRENCY:
+        return _convert(mapping, value, args)
+    if kind == Transform.ADDRESS:
+        return _address(value, args)
     if kind == Transform.SPLIT:
         pieces = str(value).split(args.get("separator", " "))
         index = int(args.get("index", 0))
         return pieces[index] if -len(pieces) <= index < len(pieces) else ""
     return value
+
+
+def _convert(mapping: FieldMapping, value: Any, args: dict) -> str:
+    """``{"from": "EUR", "to": "USD", "places": 2}``: at today's rate table."""
+    from integrations.services import currency
+
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationFailed(
+            f"{value!r} is not a number.", field=mapping.source_field
+        ) from None
+    converted = currency.convert(
+        amount,
+        str(args.get("from", "")).upper(),
+        str(args.get("to", "")).upper(),
+        date.today(),
+        places=int(args.get("places", 2)),
+    )
+    return str(converted)
+
+
+def _address(value: Any, args: dict) -> Any:
+    """A whole address (street, city, state, postal_code, country) becomes Sage's
+    columns (``{"prefix": "ShipTo"}`` for an order's ship-to); a street alone
+    becomes its standardised first line."""
+    from integrations.services import addresses
+
+    if isinstance(value, dict):
+        fields = {k: str(value.get(k) or "") for k in addresses.Address.__annotations__}
+        return addresses.standardise(addresses.Address(**fields)).as_sage(
+            str(args.get("prefix", ""))
+        )
+    return addresses.standardise(addresses.Address(street=str(value))).lines[0]
 
 
 def _format_date(mapping: FieldMapping, value: Any, args: dict) -> str:

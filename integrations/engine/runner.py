@@ -7,6 +7,7 @@ sweeper can never make a record run twice at once.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -16,6 +17,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -187,6 +189,7 @@ def _execute(record: SyncRecord, attempt: SyncAttempt) -> str:
             raw = flow.extract(run)
             steps.append("transform")
             document = flow.transform(run, raw)
+            _remember_document(run, flow, document)
             steps.append("validate")
             flow.validate(run, document)
             steps.append("load")
@@ -233,6 +236,7 @@ def _execute_batch(claimed: list[tuple[SyncRecord, SyncAttempt]]) -> str:
             raw = flow.extract(run)
             steps.append("transform")
             document = flow.transform(run, raw)
+            _remember_document(run, flow, document)
             steps.append("validate")
             flow.validate(run, document)
         except Exception as exc:  # noqa: BLE001 - every failure must end in a state
@@ -255,13 +259,38 @@ def _execute_batch(claimed: list[tuple[SyncRecord, SyncAttempt]]) -> str:
     return outcomes[0] if len(outcomes) == 1 else f"batch of {len(claimed)}"
 
 
+def _remember_document(run: Run, flow, document) -> None:
+    """What the mappings made (for the record page) and what people search by."""
+    try:
+        safe = json.loads(json.dumps(document, cls=DjangoJSONEncoder))
+    except (TypeError, ValueError):
+        safe = {"unreadable": repr(document)[:2000]}
+    terms = _terms(run.record, flow.search_terms(run, document))
+    run.record.search_text = terms
+    SyncRecord.objects.filter(pk=run.record.pk).update(
+        transformed=safe, search_text=terms
+    )
+
+
+def _terms(record: SyncRecord, terms, target_ids: dict | None = None) -> str:
+    words = [record.source_id, *terms, *(str(v) for v in (target_ids or {}).values())]
+    unique = dict.fromkeys(w.strip().lower() for w in words if w and str(w).strip())
+    return " | ".join(unique)[:4000]
+
+
 def _succeed(run: Run, steps, target_ids: dict, started: float, *, skipped=False):
     record, now = run.record, timezone.now()
+    search = _terms(
+        record,
+        [t for t in (record.search_text or "").split(" | ") if t],
+        {k: v for k, v in target_ids.items() if isinstance(v, str | int)},
+    )
     with transaction.atomic():
         won = SyncRecord.objects.filter(
             pk=record.pk, status=RecordStatus.RUNNING, attempts=record.attempts
         ).update(
             status=RecordStatus.SUCCEEDED,
+            search_text=search,
             target_ids=target_ids,
             step_state=run.state,
             lease_expires_at=None,

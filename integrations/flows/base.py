@@ -223,6 +223,14 @@ class Flow:
     def is_up_to_date(self, run: Run) -> bool:
         return False
 
+    def search_terms(self, run: Run, document: Any) -> list[str]:
+        """Ids and names a person may search this record by (finance staff know
+        an order name, an invoice number or a customer, not our record id)."""
+        terms: list[str] = []
+        for source in (run.payload, document):
+            _collect_terms(source, terms, depth=0)
+        return terms
+
     def extract(self, run: Run) -> Any:
         return run.payload
 
@@ -250,3 +258,23 @@ class Flow:
     @classmethod
     def has_confirm(cls) -> bool:
         return cls.confirm is not Flow.confirm
+
+
+SEARCHABLE_KEYS = frozenset(
+    name.lower()
+    for name in (
+        "id", "name", "reference", "order_number", "number", "customer",
+        "customer_name", "customer_email", "email", "sales_order_no", "SalesOrderNo",
+        "CustomerNo", "InvoiceNumber", "customer_po", "CustomerPONo", "ItemCode",
+    )
+)  # fmt: skip
+
+
+def _collect_terms(value: Any, terms: list[str], *, depth: int) -> None:
+    if depth > 2 or not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if isinstance(item, dict):
+            _collect_terms(item, terms, depth=depth + 1)
+        elif str(key).lower() in SEARCHABLE_KEYS and isinstance(item, str | int):
+            terms.append(str(item))

@@ -10,6 +10,7 @@ from integrations.models.connections import Connection, ConnectionStatus, System
 from integrations.models.currency import CurrencyRate
 from integrations.models.flows import FlowConfig, Trigger
 from integrations.models.mappings import FieldMapping, Transform
+from integrations.models.matching import MatchDecision, MatchDecisionKind, MatchVerdict
 from integrations.models.records import (
     AttemptOutcome,
     ErrorCategory,
@@ -39,6 +40,9 @@ __all__ = [
     "FieldMapping",
     "FlowConfig",
     "InboundEvent",
+    "MatchDecision",
+    "MatchDecisionKind",
+    "MatchVerdict",
     "RecordStatus",
     "StreamCursor",
     "SyncAttempt",

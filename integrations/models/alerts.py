@@ -29,6 +29,20 @@ class AlertRule(models.Model):
     cooldown_minutes = models.PositiveIntegerField(
         default=15, help_text="At most one alert per rule in this window."
     )
+    min_count = models.PositiveIntegerField(
+        default=1,
+        help_text="Alert when at least this many matching records need attention.",
+    )
+    min_age_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Alert only about records waiting this long. Empty: at once.",
+    )
+    daily_digest = models.BooleanField(
+        default=False,
+        help_text="Also send one summary a day of everything that needs attention.",
+    )
+    last_digest_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()

@@ -15,6 +15,8 @@ class Transform(models.TextChoices):
     XREF = "xref", "Cross-reference lookup"
     CONCAT = "concat", "Concatenate"
     SPLIT = "split", "Split and pick"
+    CURRENCY = "currency", "Currency conversion"
+    ADDRESS = "address", "Address standardise"
 
 
 class FieldMapping(models.Model):

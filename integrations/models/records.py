@@ -1,5 +1,6 @@
 """The record path: inbox event → sync record → attempts."""
 
+from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -132,12 +133,33 @@ class SyncRecord(models.Model):
     )
     target_ids = models.JSONField(default=dict, blank=True)
     ignored_reason = models.CharField(max_length=500, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_records",
+        help_text="Who is looking after it.",
+    )
+    transformed = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The latest attempt's document after the mappings (what would "
+        "be written), for the record page.",
+    )
+    search_text = models.TextField(
+        blank=True,
+        help_text="Every id and name a person may search by (source and target "
+        "ids, document numbers, customer name), lower-case.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["step_state", "lease_expires_at"])
+    history = HistoricalRecords(
+        excluded_fields=["step_state", "lease_expires_at", "transformed", "search_text"]
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -95,3 +95,52 @@ def test_xref_lookup_and_missing_reference():
     assert found == {"o": "01-ABF"}
     with pytest.raises(ReferenceMissing, match="No customer cross-reference"):
         _map({"c": "SF2"}, row)
+
+
+@pytest.mark.django_db
+def test_currency_transform_converts_at_the_rate_table():
+    from integrations.models import CurrencyRate
+
+    CurrencyRate.objects.create(
+        from_currency="EUR", to_currency="USD", rate="1.10", valid_from="2020-01-01"
+    )
+    rows = [
+        FieldMapping(
+            source_field="total",
+            target_field="amount",
+            transform="currency",
+            transform_args={"from": "EUR", "to": "USD"},
+        )
+    ]
+
+    assert mapping.apply(rows, {"total": "100.005"}, xref=lambda *a: None) == {
+        "amount": "110.01"
+    }
+
+
+def test_address_transform_gives_sage_columns_for_a_whole_address():
+    rows = [
+        FieldMapping(
+            source_field="shipping",
+            target_field="ship_to",
+            transform="address",
+            transform_args={"prefix": "ShipTo"},
+        )
+    ]
+    document = {
+        "shipping": {
+            "street": "123 north main street suite 400",
+            "city": "Springfield",
+            "state": "Illinois",
+            "postal_code": "62704",
+            "country": "United States",
+        }
+    }
+
+    result = mapping.apply(rows, document, xref=lambda *a: None)["ship_to"]
+
+    assert (result["ShipToAddress1"], result["ShipToAddress2"]) == (
+        "123 N MAIN ST",
+        "STE 400",
+    )
+    assert (result["ShipToState"], result["ShipToCountryCode"]) == ("IL", "USA")

@@ -9,6 +9,7 @@ from integrations.models import (
     Connection,
     ConnectionStatus,
     CrossReference,
+    FieldMapping,
     RecordStatus,
     SyncRecord,
 )
@@ -192,3 +193,20 @@ def test_queue_reuses_one_redis_client_per_process():
     from integrations.engine import dispatch
 
     assert dispatch.queue().connection is dispatch.queue().connection
+
+
+def test_a_record_remembers_its_document_and_what_people_search_it_by(redis_conn):
+    record = SyncRecordFactory(
+        payload={"id": "ORD-77", "customer": {"name": "Acme Corp"}, "total": 5}
+    )
+    FieldMapping.objects.create(
+        flow_config=record.flow_config,
+        source_field="customer.name",
+        target_field="customer_name",
+    )
+
+    record = _run(record)
+
+    assert record.transformed == {"customer_name": "Acme Corp"}
+    terms = record.search_text.split(" | ")
+    assert {"ord-77", "acme corp", f"t-{record.source_id}".lower()} <= set(terms)
