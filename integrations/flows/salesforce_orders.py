@@ -336,9 +336,21 @@ class SalesforceToSage100Order(Flow):
             email=account["email"],
         )
         thresholds = option(run, "match", {})
+        verdicts = _verdicts(run, account["id"])
+        same = [key for key, verdict in verdicts.items() if verdict == "same"]
+        if same:  # a person said which customer this account is
+            division, number = keys.customer_ref(same[0])
+            found = reader.customer(division or "", number)
+            if found is not None:
+                return _customer_ref(found, "matched", write_back=True)
+        candidates = [
+            c
+            for c in customer_matching.sage_candidates(reader, facts)
+            if verdicts.get(c.key) != "different"  # a person kept them apart
+        ]
         result = customer_matching.match_customer(
             facts,
-            customer_matching.sage_candidates(reader, facts),
+            candidates,
             strong=float(thresholds.get("strong", 0.9)),
             weak=float(thresholds.get("weak", 0.6)),
         )
@@ -355,8 +367,9 @@ class SalesforceToSage100Order(Flow):
             )
             raise DuplicateAmbiguous(
                 f"Account {account['name']} looks like several Sage 100 customers: "
-                f"{listed}. Add a customer cross-reference from account "
-                f"{account['id']} to the right one, then resubmit.",
+                f"{listed}. Say which one it is (or that it is none of them) "
+                "under Match decisions, or add a customer cross-reference from "
+                f"account {account['id']}, then resubmit.",
                 candidates=[c.key for c in result.candidates],
                 field="account",
             )
@@ -687,6 +700,21 @@ class SalesforceOrderToSage100(SalesforceToSage100Order):
 
 
 # -- small helpers ------------------------------------------------------------
+def _verdicts(run: Run, account_id: str) -> dict[str, str]:
+    """People's same/different verdicts on this account's candidate customers."""
+    from integrations.models import MatchDecision
+
+    config = run.flow_config
+    return dict(
+        MatchDecision.objects.filter(
+            kind="customer",
+            source_connection_id=config.source_connection_id,
+            target_connection_id=config.target_connection_id,
+            source_value=account_id,
+        ).values_list("target_value", "verdict")
+    )
+
+
 def _customer_ref(row: dict, action: str, *, write_back: bool) -> dict:
     return {
         "action": action,

@@ -28,6 +28,7 @@ from integrations.engine.errors import ValidationFailed
 WEIGHTS: dict[str, float] = {"name": 0.45, "phone": 0.2, "email": 0.2, "address": 0.15}
 MARGIN = 0.15  # a strong best candidate this far ahead of the next one still binds
 MAX_CANDIDATES = 5
+SAME_NAME = 0.95  # a name this alike makes a candidate plausible on its own
 
 LEGAL_SUFFIXES = frozenset(
     str.split(
@@ -66,6 +67,7 @@ class Candidate:
     score: float  # 0..1, two decimals
     reasons: list[str] = field(default_factory=list)
     name: str = ""
+    name_score: float = 0.0  # the name alone, 0..1
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ def score(candidate: CustomerFacts, other: CustomerFacts) -> Candidate:
         score=round(total / weight, 2) if weight else 0.0,
         reasons=reasons,
         name=other.name,
+        name_score=round(name or 0.0, 2),
     )
 
 
@@ -193,7 +196,11 @@ def match_customer(
         (score(candidate, other) for other in existing),
         key=lambda c: (-c.score, c.key),
     )
-    plausible = [c for c in scored if c.score >= weak][:MAX_CANDIDATES]
+    # The same name is never "none", whatever else differs (another branch, a
+    # move, or another company): a person decides rather than a duplicate.
+    plausible = [c for c in scored if c.score >= weak or c.name_score >= SAME_NAME][
+        :MAX_CANDIDATES
+    ]
     if not plausible:
         return MatchResult("none", None, [])
     best = plausible[0]

@@ -18,6 +18,7 @@ from integrations.models import (
     CurrencyRate,
     ErrorCategory,
     FieldMapping,
+    MatchDecision,
     RecordStatus,
     System,
 )
@@ -686,3 +687,58 @@ def test_an_activated_order_becomes_one_sage_order_with_write_back(
     written = org.get("Order", order)
     assert written["Sage_Order_No__c"] == sage_order["SalesOrderNo"]
     assert written["Sage_Order_Status__c"] == "Open"
+
+
+def _summit_deal(salesforce) -> str:
+    org, ids = salesforce.org, salesforce.access.ids
+    opportunity = org.create(
+        "Opportunity",
+        {
+            "AccountId": ids["account:summit"],
+            "Name": "Summit - desks",
+            "StageName": "Closed Won",
+            "CloseDate": "2026-12-01",
+            "Pricebook2Id": ids["pricebook:standard"],
+        },
+    )
+    org.create(
+        "OpportunityLineItem",
+        {
+            "OpportunityId": opportunity,
+            "PricebookEntryId": ids["entry:2001-STL-D150"],
+            "Quantity": 1,
+            "UnitPrice": 1299.02,
+        },
+    )
+    return opportunity
+
+
+@pytest.mark.parametrize(
+    ("verdict", "customer"), [("same", "SUMMOFF"), ("different", "SF00001")]
+)
+def test_an_undecided_customer_waits_and_a_persons_verdict_settles_it(
+    config, sage, salesforce, redis_conn, verdict, customer
+):
+    opportunity = _summit_deal(salesforce)  # same name, other city and phone
+    (record,) = _deliver(config, opportunity, "e1").records
+
+    record = _run(record)
+
+    assert record.status == RecordStatus.NEEDS_ATTENTION
+    assert record.error_category == ErrorCategory.DUPLICATE
+    assert "01-SUMMOFF" in record.error_message
+
+    MatchDecision.objects.create(
+        kind="customer",
+        source_connection=config.source_connection,
+        target_connection=config.target_connection,
+        source_value=salesforce.access.ids["account:summit"],
+        target_value="01-SUMMOFF",
+        verdict=verdict,
+    )
+    records.resubmit(record, actor=None)
+    record = _run(record)
+
+    assert record.status == RecordStatus.SUCCEEDED, record.error_message
+    (order,) = _orders(sage, opportunity)
+    assert order["CustomerNo"] == customer

@@ -111,6 +111,18 @@ def test_one_plausible_but_not_strong_candidate_goes_to_a_person():
     assert 0.6 <= result.candidates[0].score < 0.9
 
 
+def test_the_same_name_elsewhere_goes_to_a_person_not_a_new_customer():
+    incoming = _facts(
+        "001SF", "Acme Industrial Supply", zip_code="73301", phone="(512) 555-0100"
+    )
+
+    result = match_customer(incoming, [ACME])
+
+    assert result.decision == "ambiguous"
+    assert result.candidates[0].key == "01-ACME"
+    assert result.candidates[0].score < 0.6
+
+
 def test_no_plausible_customer_means_none():
     result = match_customer(
         _facts("001SF", "Globex Corporation", zip_code="97201"),
