@@ -9,6 +9,7 @@ from integrations.admin import (
     connections,
     currency,
     flows,
+    matching,
     records,
     xrefs,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "connections",
     "currency",
     "flows",
+    "matching",
     "records",
     "xrefs",
 ]
