@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages LedgerBridge needs: unixODBC and the SQLite ODBC driver (the
-# Sage 100 simulator is reached through a real ODBC driver). Installed with apt
-# when we are root; otherwise the missing packages are named.
+# Sage 100 simulator is reached through a real ODBC driver), and the
+# distribution's Chromium for the browser tests (Playwright drives it; no
+# browser is downloaded). Installed with apt when we are root; otherwise the
+# missing packages are named.
 set -euo pipefail
 
-packages=(unixodbc odbcinst libsqliteodbc)
+packages=(unixodbc odbcinst libsqliteodbc chromium)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
