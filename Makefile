@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_VAR := $(CURDIR)/var/test
 
-.PHONY: demo test install system-packages lint format bench-engine bench-ingest bench-credit clean
+.PHONY: demo test install system-packages lint format bench-engine bench-ingest bench-credit bench-salesforce clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) scripts/check_python.py
@@ -43,6 +43,9 @@ bench-ingest: install
 
 bench-credit: install
 	$(PY) bench/credit_check.py $(BENCH_ARGS)
+
+bench-salesforce: install
+	$(PY) bench/salesforce.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/test .pytest_cache

@@ -14,13 +14,16 @@ import socket
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from redis.exceptions import LockError, RedisError
 
 from integrations.engine import dispatch, retry
 from integrations.engine.errors import AuthRevoked, RateLimited, SyncError, classify
@@ -62,9 +65,40 @@ def run_record(record_id: int, *, worker: str | None = None) -> str:
     if not _may_run(record):
         return "waiting (flow disabled or connection needs re-authorisation)"
 
+    worker = worker or worker_name()
+    size = _batch_size(record.flow)
+    if size > 1:
+        # One claim of a batch at a time per flow: two workers woken by the same
+        # commit would otherwise each take a share and spend two calls on it.
+        with _batch_claim_lock(record.flow_config_id):
+            claimed = _claim(record, worker)
+            if isinstance(claimed, str):
+                return claimed
+            try:
+                others = _claim_companions(
+                    record, worker, record.lease_expires_at, size - 1
+                )
+            except DatabaseError:
+                # A deadlock with another worker's claim: run this record alone
+                # rather than leave it running until its lease expires.
+                logger.exception("Could not claim a batch for record %s", record.pk)
+                others = []
+        # Oldest first: a batch writes the newest change of a key last, so it wins.
+        batch = sorted(
+            [claimed, *others], key=lambda pair: (pair[0].created_at, pair[0].pk)
+        )
+        return _execute_batch(batch)
+    claimed = _claim(record, worker)
+    if isinstance(claimed, str):
+        return claimed
+    return _execute(*claimed)
+
+
+def _claim(record: SyncRecord, worker: str):
+    """(record, attempt) when this worker now owns the record, else why not."""
+    now = timezone.now()
     number = record.attempts + 1
     lease = now + timedelta(seconds=settings.LEDGERBRIDGE["LEASE_SECONDS"])
-    worker = worker or worker_name()
     claimed = SyncRecord.objects.filter(
         pk=record.pk, status=record.status, attempts=record.attempts
     ).update(
@@ -85,16 +119,27 @@ def run_record(record_id: int, *, worker: str | None = None) -> str:
     attempt = SyncAttempt.objects.create(
         record=record, number=number, worker=worker, started_at=now
     )
-    size = _batch_size(record.flow)
-    if size > 1:
-        others = _claim_companions(record, worker, lease, size - 1)
-        # Oldest first: a batch writes the newest change of a key last, so it wins.
-        batch = sorted(
-            [(record, attempt), *others],
-            key=lambda pair: (pair[0].created_at, pair[0].pk),
-        )
-        return _execute_batch(batch)
-    return _execute(record, attempt)
+    return record, attempt
+
+
+@contextmanager
+def _batch_claim_lock(flow_config_id: int) -> Iterator[None]:
+    """Best effort: without Redis the compare-and-set claims stay correct."""
+    lock = dispatch.queue().connection.lock(
+        f"ledgerbridge:lock:batch-claim:{flow_config_id}",
+        timeout=30,
+        blocking_timeout=10,
+    )
+    try:
+        held = lock.acquire()
+    except RedisError:
+        held = False
+    try:
+        yield
+    finally:
+        if held:
+            with suppress(LockError, RedisError):
+                lock.release()
 
 
 def _batch_size(flow_name: str) -> int:
