@@ -224,3 +224,24 @@ def test_an_order_sage_no_longer_has_open_is_completed_in_salesforce(
 
     written = salesforce.org.get("Opportunity", opportunity)
     assert written["Sage_Order_Status__c"] == "Completed"
+
+
+def test_stock_records_can_name_their_product_by_its_sage_item_code(
+    connections, company, salesforce, redis_conn
+):
+    sage, target = connections
+    FlowConfigFactory(
+        flow="sage100_inventory_to_salesforce",
+        source_connection=sage,
+        target_connection=target,
+        options={"product_external_id_field": "Sage_Item_Code__c"},
+    )
+    body = _inventory("1001-HON-H252", "000", 1)
+    (record,) = _publish(sage, "sage100.inventory", body, "p1")
+
+    runner.run_record(record.pk)
+    record.refresh_from_db()
+
+    assert record.status == RecordStatus.SUCCEEDED, record.error_message
+    (row,) = salesforce.org.rows("Inventory_Level__c", include_deleted=False)
+    assert row["Product__c"] == salesforce.access.ids["product:1001-HON-H252"]

@@ -629,6 +629,8 @@ def default_custom_fields() -> list[tuple[str, FieldMeta]]:
         ("Order", text("Sage_Order_No__c", 20, external_id=True, id_lookup=True)),
         ("Order", choice("Sage_Order_Status__c", sage_status, restricted=True)),
         ("Product2", number("Stock_On_Hand__c", "double", 16, 2)),
+        # The Sage 100 ItemCode, so stock records can name their product by it.
+        ("Product2", text("Sage_Item_Code__c", 30, **ext)),
     ]
 
 

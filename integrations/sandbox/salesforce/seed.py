@@ -163,10 +163,16 @@ def seed(
     standard = org.standard_pricebook_id
     ids["pricebook:standard"] = standard
     with org.atomic():
-        for code, _, name, family, price in PRODUCTS:
+        for code, item, name, family, price in PRODUCTS:
             product = org.create(
                 "Product2",
-                {"Name": name, "ProductCode": code, "Family": family, "IsActive": True},
+                {
+                    "Name": name,
+                    "ProductCode": code,
+                    "Family": family,
+                    "IsActive": True,
+                    "Sage_Item_Code__c": item,
+                },
             )
             ids[f"product:{code}"] = product
             ids[f"entry:{code}"] = org.create(
