@@ -6,6 +6,7 @@ Production sets ``DATABASE_URL`` and ``REDIS_URL``. Malformed values stop start-
 with a message naming the variable, rather than limping on with a guess.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -40,6 +41,16 @@ def _strict_bool(name: str, *, default: bool) -> bool:
     raise ImproperlyConfigured(
         f"Environment variable {name} is malformed: expected true/false, got {raw!r}"
     )
+
+
+def _positive_int(name: str, *, default: int) -> int:
+    value = _env_or_fail(name, env.int, default=default)
+    if value < 1:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is malformed: expected a whole number "
+            f"of at least 1, got {value}"
+        )
+    return value
 
 
 def _database_url(name: str, *, default: str) -> dict:
@@ -85,6 +96,7 @@ INSTALLED_APPS = [
     "django_rq",
     "django_object_actions",
     "simple_history",
+    "axes",
     "integrations",
 ]
 
@@ -98,6 +110,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "portal.job_queue_guard.JobQueuePagesForAdmins",
+    # Last, as django-axes requires: turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -227,9 +242,22 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before the password is even checked.
+    "portal.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator"
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
 LANGUAGE_CODE = "en-us"
@@ -252,13 +280,50 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
+# --- Security -------------------------------------------------------------------
+# Cookies go over HTTPS only, unless DEBUG or the site answers on this machine
+# alone (the embedded default's ALLOWED_HOSTS), where there is no network to
+# sniff and `make demo` serves plain http://127.0.0.1.
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+_LOOPBACK_ONLY = set(ALLOWED_HOSTS) <= _LOOPBACK_HOSTS
+SESSION_COOKIE_SECURE = _strict_bool(
+    "SESSION_COOKIE_SECURE", default=not DEBUG and not _LOOPBACK_ONLY
+)
+CSRF_COOKIE_SECURE = _strict_bool("CSRF_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _strict_bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# A working day; closing the browser ends the session too.
+SESSION_COOKIE_AGE = 3600 * _positive_int("SESSION_HOURS", default=8)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if _strict_bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = _strict_bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = _strict_bool("SECURE_SSL_REDIRECT", default=False)
+# Off unless asked: once a browser has seen it, plain HTTP is refused for this long.
+SECURE_HSTS_SECONDS = _env_or_fail("SECURE_HSTS_SECONDS", env.int, default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _strict_bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+)
+SECURE_HSTS_PRELOAD = False
+# The health check and load balancers speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+
+# Login throttling (django-axes, see portal/login_throttle.py): this many wrong
+# passwords for one user name from one address pause signing in for a while.
+AXES_FAILURE_LIMIT = _positive_int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=_positive_int("LOGIN_LOCKOUT_MINUTES", default=15)
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "portal.login_throttle.client_ip"
+AXES_VERBOSE = False
 
 # --- Email ----------------------------------------------------------------------
 vars().update(_env_or_fail("EMAIL_URL", env.email_url, default="consolemail://"))
@@ -273,5 +338,9 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"rq.worker": {"level": env.str("RQ_LOG_LEVEL", default="WARNING")}},
+    "loggers": {
+        "rq.worker": {"level": env.str("RQ_LOG_LEVEL", default="WARNING")},
+        # Every sign-in is INFO; lockouts, which matter, are WARNING.
+        "axes": {"level": env.str("AXES_LOG_LEVEL", default="WARNING")},
+    },
 }

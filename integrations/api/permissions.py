@@ -1,7 +1,10 @@
 """What a caller may do: one permission per API-key scope.
 
 Staff members signed in to the admin may use the records API with their session,
-so the same buttons work from a browser and a script.
+so the same buttons work from a browser and a script. A session carries the
+scopes its person's role allows (``roles.session_scopes``): an Auditor reads,
+Finance staff and Integration admins also resubmit and ignore. API keys keep
+exactly the scopes they were given.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from integrations import roles
 from integrations.models import ConnectionAPIKey
 
 Scope = ConnectionAPIKey.Scope
 
-# Scopes a staff session carries without a key; inbound is for machines only.
-STAFF_SCOPES = frozenset({Scope.RECORDS_READ, Scope.RECORDS_WRITE})
+# Scopes a staff session may ever carry; inbound is for machines only.
+STAFF_SCOPES = frozenset(Scope(scope) for scope in roles.SESSION_SCOPES)
 
 
 class HasScope(BasePermission):
@@ -45,8 +49,13 @@ class HasScope(BasePermission):
             )
         user = request.user
         if user is not None and user.is_authenticated:
-            if user.is_staff and self.scope in STAFF_SCOPES:
+            if user.is_staff and self.scope in roles.session_scopes(user):
                 return True
+            if user.is_staff and self.scope in STAFF_SCOPES:
+                raise PermissionDenied(
+                    f"Your role does not let you {self.scope.label.lower()} "
+                    f"({self.scope.value})."
+                )
             if user.is_staff:
                 raise PermissionDenied(
                     f"The {self.scope.value} scope needs an API key, not a session."
