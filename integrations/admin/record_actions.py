@@ -1,4 +1,4 @@
-"""Resubmit and Ignore, as buttons on a record's page and as list actions.
+"""Resubmit, Ignore and Assign, as buttons on a record's page and as list actions.
 
 Each is a thin call to ``services.records``; refusals come back as admin
 messages in the services' own plain words.
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -29,6 +30,16 @@ class IgnoreForm(forms.Form):
     )
 
 
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True, is_staff=True),
+        required=False,
+        empty_label="Nobody (unassign)",
+        label="Person",
+        help_text="Who looks after these records; kept in their history.",
+    )
+
+
 class RecordActionsMixin:
     """For SyncRecordAdmin; needs DjangoObjectActions and ModelAdmin after it."""
 
@@ -41,6 +52,7 @@ class RecordActionsMixin:
             shown.append("resubmit")
         if record.status in records.IGNORABLE:
             shown.append("ignore")
+        shown.append("assign")
         return shown
 
     @action(
@@ -79,7 +91,56 @@ class RecordActionsMixin:
             return None
         return self._ignore_page(request, [record], form, bulk=False)
 
+    @action(
+        label="Assign…",
+        description="Say who looks after this record",
+        methods=("GET", "POST"),
+        button_type="a",
+    )
+    def assign(self, request: HttpRequest, record: SyncRecord):
+        self._require_change(request, record)
+        initial = {"assignee": record.assigned_to_id or request.user.pk}
+        form = AssignForm(request.POST if request.method == "POST" else None)
+        if not form.is_bound:
+            form = AssignForm(initial=initial)
+        if form.is_bound and form.is_valid():
+            assignee = form.cleaned_data["assignee"]
+            try:
+                records.assign(record, actor=request.user, assignee=assignee)
+            except ValidationError as exc:
+                messages.error(request, plain_words(exc))
+            else:
+                who = assignee or "nobody"
+                messages.success(request, f"Assigned to {who}.")
+            return None
+        return self._choice_page(
+            request, [record], form, bulk=False, verb="Assign", name="assign"
+        )
+
     # -- list actions ----------------------------------------------------------
+
+    @admin.action(description="Assign selected records…", permissions=["change"])
+    def assign_selected(self, request, queryset):
+        form = AssignForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            assignee = form.cleaned_data["assignee"]
+            self._bulk(
+                request,
+                queryset,
+                f"assigned to {assignee}" if assignee else "unassigned",
+                lambda r: records.assign(r, actor=request.user, assignee=assignee),
+            )
+            return None
+        return self._choice_page(
+            request,
+            list(queryset),
+            AssignForm(initial={"assignee": request.user.pk})
+            if not form.is_bound
+            else form,
+            bulk=True,
+            verb="Assign",
+            name="assign_selected",
+        )
 
     @admin.action(description="Resubmit selected records", permissions=["change"])
     def resubmit_selected(self, request, queryset) -> None:
@@ -132,19 +193,29 @@ class RecordActionsMixin:
         self.message_user(request, text, level)
 
     def _ignore_page(self, request, chosen, form, *, bulk: bool) -> TemplateResponse:
+        return self._choice_page(
+            request, chosen, form, bulk=bulk, verb="Ignore", name="ignore_selected"
+        )
+
+    def _choice_page(
+        self, request, chosen, form, *, bulk: bool, verb: str, name: str
+    ) -> TemplateResponse:
+        """The page asking for a reason (Ignore) or a person (Assign) first."""
         context = {
             **self.admin_site.each_context(request),
-            "title": "Ignore records" if bulk else f"Ignore {chosen[0]}",
+            "title": f"{verb} records" if bulk else f"{verb} {chosen[0]}",
+            "verb": verb,
             "opts": self.model._meta,
             "records": chosen,
             "form": form,
             "bulk": bulk,
-            "action_name": "ignore_selected",
+            "action_name": name if bulk else "",
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "media": self.media,
         }
+        template = "ignore.html" if verb == "Ignore" else "assign.html"
         return TemplateResponse(
-            request, "admin/integrations/syncrecord/ignore.html", context
+            request, f"admin/integrations/syncrecord/{template}", context
         )
 
 

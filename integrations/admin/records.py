@@ -16,9 +16,8 @@ from django.utils.html import format_html, format_html_join
 from django_object_actions import DjangoObjectActions
 from simple_history.admin import SimpleHistoryAdmin
 
-from integrations import selectors
+from integrations.admin import record_page
 from integrations.admin.display import (
-    NEXT_STEP,
     JSONObjectField,
     ReadOnlyAdminMixin,
     admin_link,
@@ -33,7 +32,7 @@ from integrations.admin.record_actions import (
     plain_words,
 )
 from integrations.models import InboundEvent, RecordStatus, SyncAttempt, SyncRecord
-from integrations.services import records
+from integrations.services import records, search
 from integrations.services.records import ActionRefused
 
 # A running record belongs to a worker and a succeeded one is history.
@@ -57,6 +56,27 @@ class SyncRecordForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and self.instance.payload_override is None:
             self.initial["payload_override"] = self.instance.payload
+        self.schema = (
+            records.payload_schema(self.instance) if self.instance.pk else None
+        )
+        field = self.fields.get("payload_override")
+        if field is not None:
+            field.widget.attrs.update(
+                {"id": "id_payload_override", "data-json-editor": "1"}
+            )
+            if self.schema:
+                field.widget.attrs["data-schema"] = "lb-payload-schema"
+
+    def clean_payload_override(self):
+        """Inline, per-field errors; ``services.records`` checks again on save."""
+        value = self.cleaned_data.get("payload_override")
+        if value is not None:
+            problems = records.schema_errors(self.schema, value)
+            if problems:
+                raise ValidationError(
+                    [f"{path or 'The payload'}: {text}" for path, text in problems]
+                )
+        return value
 
 
 class SyncAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -143,10 +163,13 @@ class SyncRecordAdmin(RecordActionsMixin, DjangoObjectActions, SimpleHistoryAdmi
         "error_category",
         "created_at",
     )
-    search_fields = ("source_id", "idempotency_key")
-    search_help_text = "Matches the source id, idempotency key or any target id."
-    actions = ["resubmit_selected", "ignore_selected"]
-    change_actions = ("resubmit", "ignore")
+    search_fields = ("source_id", "idempotency_key", "search_text")
+    search_help_text = (
+        "Any id you know: opportunity id, order name, invoice or sales order "
+        "number, customer name."
+    )
+    actions = ["resubmit_selected", "ignore_selected", "assign_selected"]
+    change_actions = ("resubmit", "ignore", "assign")
     list_per_page = 50
     readonly_fields = (
         "status_badge",
@@ -167,6 +190,7 @@ class SyncRecordAdmin(RecordActionsMixin, DjangoObjectActions, SimpleHistoryAdmi
         "override_pretty",
         "target_ids_pretty",
         "step_state_pretty",
+        "assigned_to",
     )
 
     def get_readonly_fields(self, request, obj=None):
@@ -179,22 +203,24 @@ class SyncRecordAdmin(RecordActionsMixin, DjangoObjectActions, SimpleHistoryAdmi
         locked = obj is not None and obj.status in PAYLOAD_LOCKED
         return [
             (
-                None,
+                "Correct the payload",
+                {
+                    "classes": ["lb-payload-editor"],
+                    "description": "The record's next run uses the corrected "
+                    "payload; the document as received is kept unchanged above.",
+                    "fields": ["override_pretty" if locked else "payload_override"],
+                },
+            ),
+            (
+                "Details",
                 {
                     "fields": [
                         "status_badge",
                         "flow_config_link",
                         "source",
-                        "source_version",
-                        "idempotency_key",
+                        ("source_version", "idempotency_key"),
                         "event_link",
-                    ]
-                },
-            ),
-            (
-                "Progress",
-                {
-                    "fields": [
+                        "assigned_to",
                         ("attempts", "next_attempt_at"),
                         ("claimed_by", "lease_expires_at"),
                         ("created_at", "updated_at", "finished_at"),
@@ -203,18 +229,11 @@ class SyncRecordAdmin(RecordActionsMixin, DjangoObjectActions, SimpleHistoryAdmi
                 },
             ),
             (
-                "Payload",
-                {
-                    "fields": [
-                        "payload_pretty",
-                        "override_pretty" if locked else "payload_override",
-                    ]
-                },
-            ),
-            ("Result", {"fields": ["target_ids_pretty"]}),
-            (
                 "Engine state",
-                {"classes": ["collapse"], "fields": ["step_state_pretty"]},
+                {
+                    "classes": ["collapse"],
+                    "fields": ["target_ids_pretty", "step_state_pretty"],
+                },
             ),
         ]
 
@@ -235,11 +254,18 @@ class SyncRecordAdmin(RecordActionsMixin, DjangoObjectActions, SimpleHistoryAdmi
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         if obj is not None:
-            context["next_step"] = NEXT_STEP.get(obj.error_category, "")
+            context.update(record_page.context(obj, request.user))
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_search_results(self, request, queryset, search_term):
-        return selectors.search_records(queryset, search_term), False
+        return search.search(queryset, search_term), False
+
+    @property
+    def media(self):
+        return super().media + forms.Media(
+            js=["integrations/json-editor.js"],
+            css={"all": ["integrations/json-editor.css", "integrations/record.css"]},
+        )
 
     # -- columns and read-only fields -----------------------------------------
 

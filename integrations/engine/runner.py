@@ -26,7 +26,13 @@ from django.utils import timezone
 from redis.exceptions import LockError, RedisError
 
 from integrations.engine import dispatch, retry
-from integrations.engine.errors import AuthRevoked, RateLimited, SyncError, classify
+from integrations.engine.errors import (
+    AuthRevoked,
+    DuplicateAmbiguous,
+    RateLimited,
+    SyncError,
+    classify,
+)
 from integrations.flows import registry
 from integrations.flows.base import Run
 from integrations.models import (
@@ -374,6 +380,11 @@ def _fail(run: Run, steps, error: SyncError, exc: BaseException, started: float)
 
     record, now = run.record, timezone.now()
     config = run.flow_config
+    # The candidates a person must choose between, for the work queue.
+    if isinstance(error, DuplicateAmbiguous):
+        run.state["candidates"] = [str(c) for c in error.candidates]
+    else:
+        run.state.pop("candidates", None)
     exhausted = retry.attempts_exhausted(
         record.attempts
         // (3 if isinstance(error, RateLimited) else 1),  # waits for budget are cheap

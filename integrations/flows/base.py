@@ -231,6 +231,15 @@ class Flow:
             _collect_terms(source, terms, depth=0)
         return terms
 
+    def payload_schema(self, config: FlowConfig) -> dict | None:
+        """The JSON Schema a person's corrected payload must satisfy, or None.
+
+        The record page's editor checks edits against it before saving and the
+        service checks again, so a correction cannot break the record's shape.
+        None means the flow cannot say (the payload is the source's own shape).
+        """
+        return None
+
     def extract(self, run: Run) -> Any:
         return run.payload
 

@@ -37,6 +37,58 @@ class GenericOrderToSage100(Flow):
     def records_from_event(self, body: Any, *, topic: str):
         return specs_from_generic_body(body)
 
+    def payload_schema(self, config) -> dict | None:
+        """The order shape ``_parse`` reads; with mappings the payload is the
+        sender's own shape, which this flow cannot describe."""
+        if config.mappings.filter(enabled=True).exists():
+            return None
+        text = {"type": ["string", "integer"], "minLength": 1}
+        number = {
+            "type": ["number", "string"],
+            "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
+        }
+        date_text = {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "Web order",
+            "type": "object",
+            "required": ["reference", "customer", "lines"],
+            "properties": {
+                "reference": text | {"title": "Order reference"},
+                "customer": text | {"title": "Customer (Sage 100 number)"},
+                "order_date": date_text | {"title": "Order date (YYYY-MM-DD)"},
+                "ship_date": date_text | {"title": "Ship date (YYYY-MM-DD)"},
+                "customer_po": {
+                    "type": "string",
+                    "maxLength": 15,
+                    "title": "Customer PO",
+                },
+                "comment": {"type": "string", "title": "Comment"},
+                "warehouse": {"type": "string", "maxLength": 3, "title": "Warehouse"},
+                "lines": {
+                    "type": "array",
+                    "minItems": 1,
+                    "title": "Lines",
+                    "items": {
+                        "type": "object",
+                        "required": ["item", "quantity"],
+                        "properties": {
+                            "item": text | {"title": "Item code"},
+                            "quantity": number
+                            | {"exclusiveMinimum": 0, "title": "Quantity"},
+                            "unit_price": number
+                            | {"minimum": 0, "title": "Unit price"},
+                            "warehouse": {
+                                "type": "string",
+                                "maxLength": 3,
+                                "title": "Warehouse",
+                            },
+                        },
+                    },
+                },
+            },
+        }
+
     def transform(self, run: Run, raw: Any) -> dict:
         if not run.mappings:
             return dict(raw)

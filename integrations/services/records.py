@@ -6,6 +6,11 @@ who did it and why.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import jsonschema
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -28,6 +33,16 @@ IGNORABLE = (
 
 class ActionRefused(Exception):
     """The record is not in a state that allows the action; says why."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one record of a bulk action came to: done, or refused and why."""
+
+    record_id: int
+    label: str
+    done: bool
+    message: str = ""
 
 
 def _audit(record: SyncRecord, *, actor, reason: str) -> None:
@@ -114,9 +129,23 @@ def ignore(
 def override_payload(
     record: SyncRecord, *, actor: AbstractBaseUser | None, payload: dict | None
 ) -> SyncRecord:
-    """Store staff corrections beside the untouched original payload."""
+    """Store staff corrections beside the untouched original payload.
+
+    A correction that breaks the flow's payload schema is refused with one
+    message per field, so the next run does not fail on the person's typo.
+    """
     if payload is not None and not isinstance(payload, dict):
         raise ValidationError({"payload_override": "Must be a JSON object."})
+    if payload is not None:
+        problems = schema_errors(payload_schema(record), payload)
+        if problems:
+            raise ValidationError(
+                {
+                    "payload_override": [
+                        f"{path or 'The payload'}: {text}" for path, text in problems
+                    ]
+                }
+            )
     with transaction.atomic():
         won = (
             SyncRecord.objects.filter(pk=record.pk)
@@ -127,3 +156,159 @@ def override_payload(
             raise ActionRefused("A running or finished record's payload cannot change.")
         _audit(record, actor=actor, reason="Payload corrected")
     return record
+
+
+def payload_schema(record: SyncRecord) -> dict | None:
+    """The record's flow's schema for a corrected payload, when it has one."""
+    from integrations.flows import registry
+
+    try:
+        flow = registry.get(record.flow)
+    except KeyError:
+        return None
+    return flow.payload_schema(record.flow_config)
+
+
+def schema_errors(schema: dict | None, payload: object) -> list[tuple[str, str]]:
+    """``(field path, plain words)`` for every way ``payload`` breaks ``schema``.
+
+    Paths use the dotted form the flows use in their errors (``lines.0.item``).
+    """
+    if not schema:
+        return []
+    validator = jsonschema.Draft202012Validator(schema)
+    found = []
+    for error in sorted(validator.iter_errors(payload), key=lambda e: list(e.path)):
+        path = ".".join(str(part) for part in error.absolute_path)
+        found.append((_missing_path(error, path), _plain(error)))
+    return found
+
+
+def _missing_path(error: jsonschema.ValidationError, path: str) -> str:
+    """A missing required field is blamed on the field, not on its parent."""
+    if error.validator == "required":
+        name = _missing_name(error)
+        return f"{path}.{name}" if path else name
+    return path
+
+
+def _missing_name(error: jsonschema.ValidationError) -> str:
+    present = error.instance if isinstance(error.instance, dict) else {}
+    missing = [name for name in error.validator_value if name not in present]
+    return missing[0] if missing else ""
+
+
+def _plain(error: jsonschema.ValidationError) -> str:
+    """jsonschema's messages quote Python reprs; say the same in words."""
+    rule, value = error.validator, error.validator_value
+    if rule == "required":
+        return "is required."
+    if rule == "type":
+        return f"must be {_type_words(value)}."
+    if rule == "minLength":
+        return (
+            "must not be empty."
+            if value == 1
+            else f"must be at least {value} characters."
+        )
+    if rule == "maxLength":
+        return f"must be at most {value} characters."
+    if rule == "minItems":
+        return f"needs at least {value} entr{'y' if value == 1 else 'ies'}."
+    if rule == "minimum":
+        return f"must be {value} or more."
+    if rule == "exclusiveMinimum":
+        return f"must be more than {value}."
+    if rule == "maximum":
+        return f"must be {value} or less."
+    if rule == "enum":
+        return "must be one of " + ", ".join(str(v) for v in value) + "."
+    if rule == "pattern":
+        if "YYYY-MM-DD" in (error.schema or {}).get("title", ""):
+            return "must be a date written YYYY-MM-DD."
+        return "must be a number." if "[0-9]" in str(value) else "has the wrong form."
+    return error.message
+
+
+def _type_words(value) -> str:
+    names = {
+        "string": "text",
+        "integer": "a whole number",
+        "number": "a number",
+        "object": "an object",
+        "array": "a list",
+        "boolean": "true or false",
+        "null": "empty",
+    }
+    kinds = value if isinstance(value, list) else [value]
+    return " or ".join(names.get(kind, kind) for kind in kinds)
+
+
+def assign(
+    record: SyncRecord,
+    *,
+    actor: AbstractBaseUser | None,
+    assignee: AbstractBaseUser | None,
+) -> SyncRecord:
+    """Say who looks after the record (None: nobody); kept in its history."""
+    if assignee is not None and not assignee.is_active:
+        raise ValidationError({"assignee": f"{assignee} can no longer sign in."})
+    with transaction.atomic():
+        SyncRecord.objects.filter(pk=record.pk).update(
+            assigned_to=assignee, updated_at=timezone.now()
+        )
+        who = _person(assignee) if assignee is not None else "nobody"
+        _audit(record, actor=actor, reason=f"Assigned to {who}")
+    return record
+
+
+def _person(user: AbstractBaseUser) -> str:
+    full = getattr(user, "get_full_name", lambda: "")()
+    return full or user.get_username()
+
+
+def assignable_people() -> list[AbstractBaseUser]:
+    """Active staff users, who can sign in to the portal and take a record."""
+    users = get_user_model().objects.filter(is_active=True, is_staff=True)
+    return list(users.order_by("username"))
+
+
+def _each(
+    records: Iterable[SyncRecord], do: Callable[[SyncRecord], object]
+) -> list[Outcome]:
+    outcomes = []
+    for record in records:
+        try:
+            do(record)
+        except ActionRefused as exc:
+            outcomes.append(Outcome(record.pk, str(record), False, str(exc)))
+        except ValidationError as exc:
+            text = " ".join(exc.messages)
+            outcomes.append(Outcome(record.pk, str(record), False, text))
+        else:
+            outcomes.append(Outcome(record.pk, str(record), True))
+    return outcomes
+
+
+def resubmit_many(
+    records: Iterable[SyncRecord], *, actor: AbstractBaseUser | None
+) -> list[Outcome]:
+    """Resubmit each record on its own; one refusal never stops the others."""
+    return _each(records, lambda r: resubmit(r, actor=actor))
+
+
+def ignore_many(
+    records: Iterable[SyncRecord], *, actor: AbstractBaseUser | None, reason: str
+) -> list[Outcome]:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the records are ignored."})
+    return _each(records, lambda r: ignore(r, actor=actor, reason=reason))
+
+
+def assign_many(
+    records: Iterable[SyncRecord],
+    *,
+    actor: AbstractBaseUser | None,
+    assignee: AbstractBaseUser | None,
+) -> list[Outcome]:
+    return _each(records, lambda r: assign(r, actor=actor, assignee=assignee))

@@ -727,6 +727,7 @@ def test_an_undecided_customer_waits_and_a_persons_verdict_settles_it(
     assert record.status == RecordStatus.NEEDS_ATTENTION
     assert record.error_category == ErrorCategory.DUPLICATE
     assert "01-SUMMOFF" in record.error_message
+    assert record.step_state["candidates"] == ["01-SUMMOFF"]
 
     MatchDecision.objects.create(
         kind="customer",
