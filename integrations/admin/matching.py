@@ -24,6 +24,7 @@ class MatchDecisionAdmin(SimpleHistoryAdmin):
     search_help_text = "Matches either side's value or the reasons."
     list_select_related = ("source_connection", "target_connection", "decided_by")
     readonly_fields = ("decided_by", "decided_at")
+    change_list_template = "admin/integrations/matchdecision/change_list.html"
     fields = (
         "kind",
         ("source_connection", "source_value"),
