@@ -1,52 +1,53 @@
 """Connections and the API keys external systems call us with.
 
-Secrets go in and never come back out: the form has a write-only box that
-replaces them, and the page only names which secrets are set.
+Secrets go in and never come back out: each has a write-only box that
+replaces it (admin/connection_secrets.py), and the page only names them.
 """
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.utils.html import format_html
+from django.http import HttpResponseRedirect
+from django.middleware.csrf import get_token
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django_object_actions import DjangoObjectActions, action
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
 
-from integrations.admin.display import PrettyJSONField, badge, health_badge
-from integrations.models import Connection, ConnectionAPIKey, ConnectionStatus
-from integrations.services import connection_checks, connections
+from integrations.admin.connection_secrets import (
+    SECRET_FIELDS,
+    SecretFields,
+    SecretsAdminMixin,
+)
+from integrations.admin.display import (
+    PrettyJSONField,
+    badge,
+    health_badge,
+    relative_time,
+    usage_text,
+)
+from integrations.models import (
+    Connection,
+    ConnectionAPIKey,
+    ConnectionStatus,
+    System,
+)
+from integrations.services import connection_checks, connections, health
 
 
-class WriteOnlyTextarea(forms.Textarea):
-    """Never renders a value, not even the one just submitted with an error."""
-
-    def format_value(self, value):
-        return None
-
-
-class ConnectionForm(forms.ModelForm):
+class ConnectionForm(SecretFields, forms.ModelForm):
     settings = PrettyJSONField(
         rows=6, required=False, help_text="Non-secret settings: URLs, company code…"
-    )
-    replace_secrets = forms.CharField(
-        label="Replace secrets (JSON)",
-        required=False,
-        strip=True,
-        widget=WriteOnlyTextarea(
-            attrs={"rows": 5, "cols": 80, "autocomplete": "off", "spellcheck": "false"}
-        ),
-        help_text="Write-only. Leave empty to keep the stored secrets; fill in a "
-        'JSON object such as {"signing_secret": "…"} to replace all of them.',
     )
 
     class Meta:
         model = Connection
-        # Not "credentials": secrets are only ever written, through replace_secrets.
+        # Not "credentials": secrets are only ever written, through SecretFields.
         fields = [
             "name",
             "slug",
@@ -62,31 +63,29 @@ class ConnectionForm(forms.ModelForm):
     def clean_settings(self):
         return self.cleaned_data["settings"] or {}
 
-    def clean_replace_secrets(self) -> dict | None:
-        text = self.cleaned_data["replace_secrets"]
-        if not text:
-            return None
-        try:
-            secrets = json.loads(text)
-        except ValueError:
-            # Never echo the input back: it is a secret.
-            raise forms.ValidationError("This is not valid JSON.") from None
-        if not isinstance(secrets, dict):
-            raise forms.ValidationError('Enter a JSON object, e.g. {"token": "…"}.')
-        return secrets
+
+class ConnectionChangeList(ChangeList):
+    """Reads every listed connection's health figures at once (one Redis call)."""
+
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        token = get_token(request)
+        for figures in health.connection_health(list(self.result_list)):
+            figures.connection.figures = figures
+            figures.connection.csrf_token = token
 
 
 @admin.register(Connection)
-class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
+class ConnectionAdmin(DjangoObjectActions, SecretsAdminMixin, SimpleHistoryAdmin):
     form = ConnectionForm
     list_display = (
         "name",
         "system",
-        "status_badge",
-        "health",
-        "status_message",
-        "last_success_at",
-        "updated_at",
+        "state",
+        "last_worked",
+        "calls_today",
+        "token_expiry",
+        "row_actions",
     )
     list_filter = ("system", "status")
     search_fields = ("name", "slug")
@@ -97,17 +96,27 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
         "last_check_message",
         "last_checked_at",
         "last_success_at",
+        "calls_today",
+        "token_expiry",
+        "authorisation",
         "created_at",
         "updated_at",
     )
-    change_actions = ("test_connection", "mark_reauthorised")
+    change_actions = ("test_connection", "reauthorise", "mark_reauthorised")
     fieldsets = [
         (None, {"fields": ["name", "slug", "system", "status", "status_message"]}),
         ("Settings", {"fields": ["settings"]}),
-        ("Secrets", {"fields": ["secrets_set", "replace_secrets"]}),
+        ("Secrets", {"fields": ["secrets_set", *SECRET_FIELDS]}),
         (
             "API budget",
-            {"fields": ["calls_per_minute", "calls_per_day", "max_concurrent_calls"]},
+            {
+                "fields": [
+                    "calls_per_minute",
+                    "calls_per_day",
+                    "max_concurrent_calls",
+                    "calls_today",
+                ]
+            },
         ),
         (
             "Health",
@@ -117,11 +126,19 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
                     "last_check_message",
                     "last_checked_at",
                     "last_success_at",
+                    "token_expiry",
+                    "authorisation",
                 ]
             },
         ),
         ("Activity", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    class Media:
+        css = {"all": ["integrations/dashboard.css"]}
+
+    def get_changelist(self, request, **kwargs):
+        return ConnectionChangeList
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, connection: Connection) -> str:
@@ -131,6 +148,79 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
     def health(self, connection: Connection) -> str:
         return health_badge(connection)
 
+    @admin.display(description="state", ordering="status")
+    def state(self, connection: Connection) -> str:
+        """Status and latest test in one word: what a person needs to know."""
+        from integrations.admin.dashboard import STATE_LABELS
+
+        value = _figures(connection).state
+        return badge(value, STATE_LABELS[value])
+
+    @admin.display(description="last worked", ordering="last_success_at")
+    def last_worked(self, connection: Connection) -> str:
+        return relative_time(connection.last_success_at)
+
+    @admin.display(description="API calls today")
+    def calls_today(self, connection: Connection) -> str:
+        figures = _figures(connection)
+        ours = usage_text(figures.calls_today)
+        if figures.calls_today is None and not (
+            connection.calls_per_minute or connection.calls_per_day
+        ):
+            ours = format_html(
+                '<span class="lb-muted" title="{}">not counted</span>',
+                "No API budget is set for this connection, so its calls are "
+                "not counted.",
+            )
+        if figures.vendor_usage is None:
+            return ours
+        return format_html(
+            '{}<br><span class="lb-muted">Salesforce says {} today</span>',
+            ours,
+            usage_text(figures.vendor_usage),
+        )
+
+    @admin.display(description="login expires")
+    def token_expiry(self, connection: Connection) -> str:
+        figures = _figures(connection)
+        if figures.token_expires_at:
+            return relative_time(figures.token_expires_at)
+        if figures.logged_in_at:
+            return format_html(
+                '{}<br><span class="lb-muted">logged in {}; set settings.{} '
+                "to know when it ends</span>",
+                "—",
+                relative_time(figures.logged_in_at),
+                health.SESSION_TIMEOUT_SETTING,
+            )
+        return "—"
+
+    @admin.display(description="actions")
+    def row_actions(self, connection: Connection) -> str:
+        """Test and (re-)authorise from the list, posting to the change actions."""
+        token = getattr(connection, "csrf_token", "")
+        figures = _figures(connection)
+        buttons = [_row_button(connection, "test_connection", "Test connection", token)]
+        if figures.reauthorise == "available":
+            buttons.append(
+                _row_button(connection, "reauthorise", "Re-authorise", token)
+            )
+        elif figures.reauthorise == "unavailable":
+            buttons.append(_connect_unavailable(figures))
+        return format_html(
+            '<div class="lb-row-actions">{}</div>',
+            format_html_join("", "{}", ((b,) for b in buttons)),
+        )
+
+    @admin.display(description="authorisation")
+    def authorisation(self, connection: Connection) -> str:
+        figures = _figures(connection)
+        if figures.reauthorise == "available":
+            return f"Re-authorise (button above): {figures.reauthorise_note}"
+        if figures.reauthorise == "unavailable":
+            return _connect_unavailable(figures)
+        return "Not needed: this system is not authorised in a browser."
+
     @admin.display(description="secrets set")
     def secrets_set(self, connection: Connection) -> str:
         names = sorted((connection.credentials or {}).keys())
@@ -138,23 +228,16 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
             return format_html('<span class="lb-muted">{}</span>', "None")
         return ", ".join(names)
 
-    def save_model(self, request, obj, form, change) -> None:
-        secrets = form.cleaned_data.get("replace_secrets")
-        if secrets is not None:
-            obj.credentials = secrets
-        elif change:
-            # Keep what is stored, whatever the form instance carried (a history
-            # revert builds the instance from rows that exclude credentials).
-            obj.credentials = Connection.objects.get(pk=obj.pk).credentials
-        super().save_model(request, obj, form, change)
-
     def get_change_actions(self, request, object_id, form_url):
         connection = self.get_object(request, object_id)
         if connection is None or not self.has_change_permission(request, connection):
             return []
-        if connection.status == ConnectionStatus.NEEDS_REAUTH:
-            return ["test_connection", "mark_reauthorised"]
-        return ["test_connection"]
+        shown = ["test_connection"]
+        if connection.system == System.SALESFORCE:
+            shown.append("reauthorise")
+        elif connection.status == ConnectionStatus.NEEDS_REAUTH:
+            shown.append("mark_reauthorised")
+        return shown
 
     @action(
         label="Test connection",
@@ -162,7 +245,7 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
         methods=("POST",),
         button_type="form",
     )
-    def test_connection(self, request, connection: Connection) -> None:
+    def test_connection(self, request, connection: Connection):
         if not self.has_change_permission(request, connection):
             raise PermissionDenied
         result = connection_checks.check(connection)
@@ -174,6 +257,37 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
             messages.error(
                 request, f"{connection.name} cannot be reached: {result.message}"
             )
+        return _back(request)
+
+    @action(
+        label="Re-authorise",
+        description="Log in to Salesforce afresh with the stored secrets; when it "
+        "works, make the connection active and wake its waiting records",
+        methods=("POST",),
+        button_type="form",
+    )
+    def reauthorise(self, request, connection: Connection):
+        if not self.has_change_permission(request, connection):
+            raise PermissionDenied
+        if connection.system != System.SALESFORCE:
+            messages.error(
+                request, f"{connection.name} cannot be re-authorised from here."
+            )
+            return _back(request)
+        result, woken = health.reauthorise_salesforce(connection)
+        if result.ok:
+            messages.success(
+                request,
+                f"{connection.name} is authorised and active; {woken} waiting "
+                f"record(s) will run now. {result.message}",
+            )
+        else:
+            messages.error(
+                request,
+                f"{connection.name} could not log in, so it stays "
+                f"{connection.get_status_display().lower()}: {result.message}",
+            )
+        return _back(request)
 
     @action(
         label="Mark re-authorised",
@@ -182,7 +296,7 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
         methods=("POST",),
         button_type="form",
     )
-    def mark_reauthorised(self, request, connection: Connection) -> None:
+    def mark_reauthorised(self, request, connection: Connection):
         if not self.has_change_permission(request, connection):
             raise PermissionDenied
         woken = connections.reauthorised(connection)
@@ -191,6 +305,46 @@ class ConnectionAdmin(DjangoObjectActions, SimpleHistoryAdmin):
             f"{connection.name} is active again; {woken} waiting record(s) "
             "will run now.",
         )
+        return _back(request)
+
+
+def _figures(connection: Connection) -> health.ConnectionHealth:
+    figures = getattr(connection, "figures", None)
+    if figures is None:
+        figures = connection.figures = health.connection_health([connection])[0]
+    return figures
+
+
+def _connect_unavailable(figures: health.ConnectionHealth) -> str:
+    return format_html(
+        '<span class="lb-connect"><button type="button" class="button" disabled '
+        'title="{}">Connect</button> <span class="lb-muted">{}</span></span>',
+        figures.reauthorise_note,
+        figures.reauthorise_note,
+    )
+
+
+def _row_button(connection: Connection, tool: str, label: str, token: str) -> str:
+    url = reverse(
+        "admin:integrations_connection_actions",
+        kwargs={"pk": connection.pk, "tool": tool},
+    )
+    return format_html(
+        '<form method="post" action="{}" class="lb-inline-form">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<input type="hidden" name="back" value="list">'
+        '<button type="submit" class="button">{}</button></form>',
+        url,
+        token,
+        label,
+    )
+
+
+def _back(request) -> HttpResponseRedirect | None:
+    """A button pressed in the list goes back to the list; None: the change page."""
+    if request.POST.get("back") == "list":
+        return HttpResponseRedirect(reverse("admin:integrations_connection_changelist"))
+    return None
 
 
 class ConnectionAPIKeyForm(forms.ModelForm):

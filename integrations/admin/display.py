@@ -51,6 +51,15 @@ def health_badge(connection) -> str:
     return badge("failing", "Failing")
 
 
+def usage_text(usage) -> str:
+    """'120 of 5,000' API calls, '120 (no daily limit)', or '—' when unknown."""
+    if usage is None:
+        return "—"
+    if usage.limit:
+        return f"{usage.used:,} of {usage.limit:,}"
+    return f"{usage.used:,} (no daily limit)"
+
+
 def pretty_json(value: Any) -> str:
     """JSON as an indented, escaped block; an empty value says so."""
     if value in (None, {}, []):

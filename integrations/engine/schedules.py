@@ -32,7 +32,7 @@ def tick(*, now: datetime | None = None) -> dict:
     from integrations.engine import dispatch
 
     now = now or timezone.now()
-    started = {"polls": 0, "feeds": 0, "sweep": False, "checks": 0}
+    started = {"polls": 0, "feeds": 0, "sweep": False, "checks": 0, "alerts": 0}
     due = FlowConfig.objects.filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now),
         enabled=True,
@@ -49,7 +49,28 @@ def tick(*, now: datetime | None = None) -> dict:
     started["feeds"] = _start_due_feeds(dispatch.queue(), now)
     started["sweep"] = _sweep_if_due(dispatch.queue())
     started["checks"] = _check_connections_if_due(dispatch.queue())
+    started["alerts"] = _check_alerts_if_due(dispatch.queue(), now)
     return started
+
+
+# Alert thresholds and digests are checked this often, so a count or age alert
+# goes out well within a minute of the threshold being reached.
+ALERT_CHECK_SECONDS = 20
+
+
+def _check_alerts_if_due(queue, now: datetime) -> int:
+    """Count/age alert rules and daily digests, here (a few aggregate queries),
+    at most once per interval across schedulers (Redis lock)."""
+    from integrations.services import alerts
+
+    try:
+        if not queue.connection.set(
+            "ledgerbridge:alert-check-lock", "1", nx=True, ex=ALERT_CHECK_SECONDS
+        ):
+            return 0
+    except RedisError:
+        logger.warning("Redis unavailable; checking alert rules without the lock")
+    return len(alerts.check(now=now))
 
 
 def _check_connections_if_due(queue) -> int:

@@ -1,4 +1,8 @@
+from datetime import datetime, timedelta
+
 from django.db import models
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from integrations.models.records import ErrorCategory
@@ -67,6 +71,44 @@ class AlertRule(models.Model):
         return (not self.flow or self.flow == flow) and (
             not self.category or self.category == category
         )
+
+    @property
+    def is_threshold(self) -> bool:
+        """Counts or ages records (checked periodically) rather than one at a time."""
+        return self.min_count > 1 or bool(self.min_age_minutes)
+
+    def waiting(self, *, now: datetime | None = None) -> models.QuerySet:
+        """Records needing attention that this rule is about, annotated with
+        ``waiting_since``: when they landed in needs attention."""
+        from integrations.models.records import RecordStatus, SyncRecord
+
+        records = SyncRecord.objects.filter(
+            status=RecordStatus.NEEDS_ATTENTION
+        ).annotate(waiting_since=Coalesce("finished_at", "created_at"))
+        if self.flow:
+            records = records.filter(flow=self.flow)
+        if self.category:
+            records = records.filter(error_category=self.category)
+        if self.min_age_minutes:
+            since = (now or timezone.now()) - timedelta(minutes=self.min_age_minutes)
+            records = records.filter(waiting_since__lte=since)
+        return records
+
+    def is_cooling_down(self, *, now: datetime | None = None) -> bool:
+        """An alert was raised within the cool-down. Daily digests (the alerts
+        about no one record) do not count: they must not silence a new failure."""
+        since = (now or timezone.now()) - timedelta(minutes=self.cooldown_minutes)
+        return self.alerts.filter(created_at__gte=since, record__isnull=False).exists()
+
+    def digest_due(self, *, now: datetime | None = None, hour: int = 7) -> bool:
+        """Once a local day, from ``hour`` o'clock on."""
+        if not self.daily_digest:
+            return False
+        local = timezone.localtime(now or timezone.now())
+        if local.hour < hour:
+            return False
+        last = self.last_digest_at
+        return last is None or timezone.localtime(last).date() < local.date()
 
 
 class Alert(models.Model):

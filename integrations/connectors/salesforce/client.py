@@ -128,6 +128,17 @@ def forget_tokens() -> None:
         _usage.clear()
 
 
+def cached_token(conf: SalesforceSettings) -> Token | None:
+    """This process's current login for a connection, if it has one (health pages)."""
+    return _tokens.get(connection_key(conf))
+
+
+def forget_token(conf: SalesforceSettings) -> None:
+    """Drop this process's login for one connection, so the next call logs in."""
+    with _lock:
+        _tokens.pop(connection_key(conf), None)
+
+
 class _LocalCache:
     """Django's cache API, in process, for when Django is not configured."""
 
