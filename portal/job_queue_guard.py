@@ -17,7 +17,8 @@ class JobQueuePagesForAdmins:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(PREFIXES):
+        # path_info: without the SCRIPT_NAME a deployment under /ledgerbridge/ adds.
+        if request.path_info.startswith(PREFIXES):
             user = getattr(request, "user", None)
             if user is None or not user.is_authenticated:
                 return redirect(f"/admin/login/?next={request.path}")

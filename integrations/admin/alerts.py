@@ -24,6 +24,26 @@ class AlertRuleAdmin(SimpleHistoryAdmin):
     search_fields = ("name", "flow", "recipients")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Those who may only look see that a webhook is set, not its secret URL.
+            fields = ["webhook" if f == "webhook_url" else f for f in fields]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            readonly.append("webhook")
+        return readonly
+
+    @admin.display(description="chat webhook")
+    def webhook(self, rule: AlertRule) -> str:
+        if not rule.webhook_url:
+            return "—"
+        host = rule.webhook_url.split("/")[2] if "//" in rule.webhook_url else ""
+        return f"set ({host}/…, hidden)"
+
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):

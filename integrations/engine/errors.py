@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from integrations.models import ErrorCategory
 
+INTERNAL_FAULT = (
+    "LedgerBridge could not process this record because of a fault in its own "
+    "software (not in your data or the other system). It will try again; if it "
+    "keeps failing, tell your Integration admin."
+)
+
 
 class SyncError(Exception):
     category: str = ErrorCategory.UNAVAILABLE
     retryable: bool = False
+    # True for our own bugs, classified as unavailable so they are retried.
+    internal: bool = False
 
     def __init__(self, message: str, *, field: str = "", detail: str = "") -> None:
         super().__init__(message)
@@ -78,4 +86,7 @@ def classify(exc: BaseException) -> SyncError:
     """
     if isinstance(exc, SyncError):
         return exc
-    return Unavailable(f"Unexpected error: {type(exc).__name__}: {exc}")
+    # The attempt keeps the traceback; people read words they can act on.
+    error = Unavailable(INTERNAL_FAULT)
+    error.internal = True
+    return error

@@ -49,7 +49,8 @@ class AlertRule(models.Model):
     last_digest_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    # The webhook URL is the chat channel's secret: not copied into history.
+    history = HistoricalRecords(excluded_fields=["webhook_url"])
 
     class Meta:
         ordering = ["name"]

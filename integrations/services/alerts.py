@@ -230,10 +230,21 @@ def deliver(alert_id: int) -> bool:
             )
             response.raise_for_status()
     except Exception as exc:  # noqa: BLE001 - SMTP/HTTP fail many ways; all shown
-        Alert.objects.filter(pk=alert.pk).update(delivery_error=str(exc)[:2000])
-        logger.warning("alert %s not delivered: %s", alert.pk, exc)
+        reason = delivery_error(exc)
+        Alert.objects.filter(pk=alert.pk).update(delivery_error=reason)
+        logger.warning("alert %s not delivered: %s", alert.pk, reason)
         return False
     Alert.objects.filter(pk=alert.pk).update(
         delivered_at=timezone.now(), delivery_error=""
     )
     return True
+
+
+def delivery_error(exc: BaseException) -> str:
+    """Why an alert did not arrive, without the webhook's URL: a chat webhook's
+    URL is its secret, and requests puts it in every error message."""
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"The chat service answered HTTP {exc.response.status_code}."
+    if isinstance(exc, requests.RequestException):
+        return f"The chat service could not be reached ({type(exc).__name__})."
+    return str(exc)[:2000]

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from integrations.connectors.salesforce import ids as salesforce_ids
+from integrations.engine.errors import INTERNAL_FAULT
 from integrations.models import (
     Connection,
     ConnectionStatus,
@@ -239,6 +240,14 @@ def _auth(record: SyncRecord) -> tuple[str, list[Link]]:
 
 
 def _unavailable(record: SyncRecord) -> tuple[str, list[Link]]:
+    if INTERNAL_FAULT in (record.error_message or ""):
+        # Our own bug: testing a healthy connection would not help anyone.
+        return (
+            "This is a fault in LedgerBridge itself, not in the data or the other "
+            "system: tell your Integration admin (the record page's attempt "
+            "timeline has the technical detail). Resubmit once it is fixed.",
+            [],
+        )
     connection = _connection_at_fault(record, needs_reauth=False)
     tries = f"{record.attempts} attempt{'s' if record.attempts != 1 else ''}"
     return (

@@ -118,8 +118,11 @@ def test_unclassified_exception_becomes_unavailable_not_a_crash(scripted, redis_
 
     assert record.status == RecordStatus.RETRY_SCHEDULED
     assert record.error_category == "unavailable"
-    assert "RuntimeError: boom" in record.error_message
-    assert "Traceback" in record.attempt_set.get().error_detail
+    # People read what to do; the technical detail stays on the attempt.
+    assert "fault in its own software" in record.error_message
+    assert "RuntimeError: boom" not in record.error_message
+    detail = record.attempt_set.get().error_detail
+    assert "Traceback" in detail and "RuntimeError: boom" in detail
 
 
 def test_auth_error_marks_connection_and_record_waits(scripted, redis_conn):

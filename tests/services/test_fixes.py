@@ -288,3 +288,22 @@ def test_salesforce_source_and_sage_target_links(web_orders):
         ),
         ("Sage 100 sales order 0000123", ""),
     ]
+
+
+@pytest.mark.django_db
+def test_our_own_fault_is_not_blamed_on_the_connection():
+    from integrations.engine.errors import INTERNAL_FAULT
+    from integrations.services import fixes
+    from tests.factories import SyncRecordFactory
+
+    record = SyncRecordFactory(
+        status="needs_attention",
+        attempts=5,
+        error_category="unavailable",
+        error_message=f"Gave up after 5 attempts. {INTERNAL_FAULT}",
+    )
+
+    fix = fixes.suggest(record)
+
+    assert "fault in LedgerBridge itself" in fix.suggestion
+    assert "Test the connection" not in " ".join(link.label for link in fix.links)
