@@ -261,6 +261,15 @@ class FlowConfigAdmin(SimpleHistoryAdmin):
             raise PermissionDenied
         return config
 
+    def _may_roll_back(self, request, config: FlowConfig) -> bool:
+        """A rollback rewrites the flow's mapping rows too (deletes, re-creates,
+        changes them), so it takes the field-mapping permissions as well."""
+        user = request.user
+        return self.has_change_permission(request, config) and all(
+            user.has_perm(f"integrations.{action}_fieldmapping")
+            for action in ("add", "change", "delete")
+        )
+
     def _context(self, request, config: FlowConfig, title: str) -> dict:
         return {
             **self.admin_site.each_context(request),
@@ -363,7 +372,7 @@ class FlowConfigAdmin(SimpleHistoryAdmin):
             xref_kinds=flow_designer.xref_kinds(config),
             form=form,
             can_change=can_change,
-            latest_versions=flow_versions.versions(config)[:5],
+            latest_versions=flow_versions.versions(config, limit=5),
         )
         return TemplateResponse(
             request, "admin/integrations/flowconfig/designer.html", context
@@ -378,6 +387,7 @@ class FlowConfigAdmin(SimpleHistoryAdmin):
                 "admin:integrations_flowconfig_versions_compare", args=[config.pk]
             ),
             rollback_form=RollbackForm(),
+            can_roll_back=self._may_roll_back(request, config),
         )
         return TemplateResponse(
             request, "admin/integrations/flowconfig/versions.html", context
@@ -409,6 +419,8 @@ class FlowConfigAdmin(SimpleHistoryAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         config = self._config(request, object_id, change=True)
+        if not self._may_roll_back(request, config):
+            raise PermissionDenied
         versions_url = reverse(
             "admin:integrations_flowconfig_versions", args=[config.pk]
         )

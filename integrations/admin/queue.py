@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from integrations.admin.display import age_in_words
 from integrations.flows import registry
@@ -81,6 +82,30 @@ class QueueFilters(forms.Form):
         return queryset
 
 
+class TickedRecords(forms.ModelMultipleChoiceField):
+    """Ticked records posted as ``pk:attempts``: the record, and its attempts as
+    the page showed them, so an action refuses a record that ran since. A bare
+    ``pk`` (a hand-made post) is compared against the record as it is now.
+
+    Cleans to ``[(record, attempts seen or None)]`` in id order.
+    """
+
+    def clean(self, value):
+        pks, seen = [], {}
+        for item in value or []:
+            pk, colon, attempts = str(item).partition(":")
+            if colon and not attempts.isdigit():
+                raise ValidationError(
+                    "A ticked record came without its attempts: reload the page.",
+                    code="invalid_attempts",
+                )
+            pks.append(pk)
+            if colon:
+                seen[pk] = int(attempts)
+        chosen = super().clean(pks)
+        return [(record, seen.get(str(record.pk))) for record in chosen.order_by("pk")]
+
+
 class BulkAction(forms.Form):
     """The checked records and what to do with them."""
 
@@ -90,7 +115,7 @@ class BulkAction(forms.Form):
         ("assign", "Assign to"),
     ]
     action = forms.ChoiceField(choices=ACTIONS)
-    records = forms.ModelMultipleChoiceField(
+    records = TickedRecords(
         queryset=SyncRecord.objects.all(),
         error_messages={"required": "Tick at least one record first."},
     )
@@ -187,8 +212,10 @@ def _grouped(rows: list[dict]) -> list[dict]:
 
 
 def _bulk(request: HttpRequest) -> HttpResponse:
-    back = request.POST.get("next") or queue_url()
-    if not back.startswith("/"):
+    back = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        back, {request.get_host()}, require_https=request.is_secure()
+    ):
         back = queue_url()
     if not request.user.has_perm(CHANGE_PERMISSION):
         raise PermissionDenied
@@ -198,21 +225,26 @@ def _bulk(request: HttpRequest) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
         return HttpResponseRedirect(back)
-    chosen = list(form.cleaned_data["records"].order_by("pk"))
+    ticked = form.cleaned_data["records"]
+    chosen = [record for record, _ in ticked]
+    seen = {record.pk: attempts for record, attempts in ticked if attempts is not None}
     action = form.cleaned_data["action"]
     try:
         if action == "resubmit":
-            outcomes = records.resubmit_many(chosen, actor=request.user)
+            outcomes = records.resubmit_many(chosen, actor=request.user, seen=seen)
             verb = "resubmitted"
         elif action == "ignore":
             outcomes = records.ignore_many(
-                chosen, actor=request.user, reason=form.cleaned_data["reason"]
+                chosen,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                seen=seen,
             )
             verb = "ignored"
         else:
             assignee = form.cleaned_data["assignee"]
             outcomes = records.assign_many(
-                chosen, actor=request.user, assignee=assignee
+                chosen, actor=request.user, assignee=assignee, seen=seen
             )
             verb = f"assigned to {assignee}" if assignee else "unassigned"
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpResponseRedirect
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django_object_actions import DjangoObjectActions
 from simple_history.admin import SimpleHistoryAdmin
@@ -47,6 +48,9 @@ class SyncRecordForm(forms.ModelForm):
         "it and used on the next run; the original is never changed. Empty the box "
         "to go back to the original.",
     )
+    # When the record was last changed as this page showed it: saving is refused
+    # if it changed since (services.records.override_payload).
+    seen_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = SyncRecord
@@ -56,6 +60,8 @@ class SyncRecordForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and self.instance.payload_override is None:
             self.initial["payload_override"] = self.instance.payload
+        if self.instance.pk and self.instance.updated_at:
+            self.initial["seen_updated_at"] = self.instance.updated_at.isoformat()
         self.schema = (
             records.payload_schema(self.instance) if self.instance.pk else None
         )
@@ -208,7 +214,11 @@ class SyncRecordAdmin(RecordActionsMixin, DjangoObjectActions, SimpleHistoryAdmi
                     "classes": ["lb-payload-editor"],
                     "description": "The record's next run uses the corrected "
                     "payload; the document as received is kept unchanged above.",
-                    "fields": ["override_pretty" if locked else "payload_override"],
+                    "fields": (
+                        ["override_pretty"]
+                        if locked
+                        else ["payload_override", "seen_updated_at"]
+                    ),
                 },
             ),
             (
@@ -316,7 +326,12 @@ class SyncRecordAdmin(RecordActionsMixin, DjangoObjectActions, SimpleHistoryAdmi
             return
         try:
             records.override_payload(
-                obj, actor=request.user, payload=form.cleaned_data["payload_override"]
+                obj,
+                actor=request.user,
+                payload=form.cleaned_data["payload_override"],
+                seen_updated_at=parse_datetime(
+                    form.cleaned_data.get("seen_updated_at") or ""
+                ),
             )
         except (ActionRefused, ValidationError) as exc:
             request._ledgerbridge_refused = plain_words(exc)

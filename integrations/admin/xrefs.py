@@ -8,6 +8,7 @@ The views are thin: ``services.xref_import`` reads, checks and applies files;
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from django import forms
 from django.contrib import admin, messages
@@ -134,11 +135,12 @@ class CrossReferenceAdmin(SimpleHistoryAdmin):
         }
 
     def import_view(self, request: HttpRequest):
-        """Upload → preview (nothing saved); the file waits in the session."""
+        """Upload → preview (nothing saved); the file waits in the session, and
+        the page carries its fingerprint so Import applies exactly that file."""
         if not self._may_import(request):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None)
-        result = problem = None
+        result = problem = digest = None
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             data = upload.read()
@@ -147,6 +149,7 @@ class CrossReferenceAdmin(SimpleHistoryAdmin):
             except xref_import.ImportRefused as exc:
                 problem = str(exc)
             else:
+                digest = _fingerprint(data)
                 request.session[SESSION_KEY] = {
                     "name": upload.name,
                     "data": base64.b64encode(data).decode(),
@@ -160,6 +163,7 @@ class CrossReferenceAdmin(SimpleHistoryAdmin):
                 form=form,
                 preview=result,
                 problem=problem,
+                digest=digest,
                 template_csv=reverse("admin:crossreference_template", args=["csv"]),
                 template_xlsx=reverse("admin:crossreference_template", args=["xlsx"]),
             ),
@@ -173,10 +177,17 @@ class CrossReferenceAdmin(SimpleHistoryAdmin):
         if not upload:
             messages.error(request, "Upload the file again: the preview has expired.")
             return HttpResponseRedirect(back)
-        try:
-            done = xref_import.apply(
-                upload["name"], base64.b64decode(upload["data"]), actor=request.user
+        data = base64.b64decode(upload["data"])
+        if request.POST.get("sha256") != _fingerprint(data):
+            messages.error(
+                request,
+                "Nothing was imported: the file waiting to be imported is not the one "
+                "this preview showed (another file was previewed since, perhaps in "
+                "another tab). Upload the file again and check its preview.",
             )
+            return HttpResponseRedirect(back)
+        try:
+            done = xref_import.apply(upload["name"], data, actor=request.user)
         except xref_import.ImportRefused as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(back)
@@ -383,6 +394,11 @@ def _connection(data, name: str) -> Connection:
     if found is None:
         raise ValidationError({name: f"The {name.replace('_', ' ')} is not known."})
     return found
+
+
+def _fingerprint(data: bytes) -> str:
+    """The SHA-256 of a file's bytes: which file a preview showed."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _with_query(url: str, query: str) -> str:

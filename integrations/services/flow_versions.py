@@ -11,6 +11,7 @@ naming who did it and why.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,6 +90,8 @@ class RollbackRefused(Exception):
 
 
 def _events(flow_config: FlowConfig) -> list:
+    """Every history row of the flow and its mappings, oldest first: two
+    queries, however long the history."""
     rows = [
         *FlowConfig.history.filter(id=flow_config.pk).select_related("history_user"),
         *FieldMapping.history.filter(flow_config_id=flow_config.pk).select_related(
@@ -98,9 +101,9 @@ def _events(flow_config: FlowConfig) -> list:
     return sorted(rows, key=lambda row: (row.history_date, row.history_id))
 
 
-def _groups(flow_config: FlowConfig) -> list[list]:
+def _groups(events: list) -> list[list]:
     groups: list[list] = []
-    for row in _events(flow_config):
+    for row in events:
         current = groups[-1] if groups else None
         if (
             current
@@ -113,53 +116,31 @@ def _groups(flow_config: FlowConfig) -> list[list]:
     return groups
 
 
-def versions(flow_config: FlowConfig) -> list[Version]:
-    """Every version, newest first, each with what changed since the one before."""
-    found = []
-    previous = Snapshot(config={})
-    for number, group in enumerate(_groups(flow_config), start=1):
+def _folded(flow_config: FlowConfig) -> Iterator[tuple[list, Snapshot]]:
+    """Each version's rows and the settings and mappings as they stood at its
+    last row, folded over the history read once (no query per version)."""
+    events = _events(flow_config)
+    config_row = None
+    latest: dict[int, Any] = {}
+    applied = 0
+    for group in _groups(events):
         at = group[-1].history_date
-        current = _snapshot_at(flow_config, at)
-        user = next((r.history_user for r in group if r.history_user), None)
-        reason = next(
-            (r.history_change_reason for r in group if r.history_change_reason), ""
-        )
-        changes = ("Created.",) if number == 1 else tuple(describe(previous, current))
-        found.append(
-            Version(number, at, user.get_username() if user else "", reason, changes)
-        )
-        previous = current
-    return list(reversed(found))
+        while applied < len(events) and events[applied].history_date <= at:
+            row = events[applied]
+            if isinstance(row, FlowConfig.history.model):
+                config_row = row
+            else:
+                latest[row.id] = row
+            applied += 1
+        yield group, _snapshot_of(config_row, latest)
 
 
-def _version_time(flow_config: FlowConfig, number: int) -> datetime:
-    groups = _groups(flow_config)
-    if not 1 <= number <= len(groups):
-        raise LookupError(f"Flow {flow_config} has no version {number}.")
-    return groups[number - 1][-1].history_date
-
-
-def snapshot(flow_config: FlowConfig, number: int) -> Snapshot:
-    """The flow's settings and mapping rows as they were at version ``number``."""
-    return _snapshot_at(flow_config, _version_time(flow_config, number))
-
-
-def _snapshot_at(flow_config: FlowConfig, at: datetime) -> Snapshot:
-    config_row = (
-        FlowConfig.history.filter(id=flow_config.pk, history_date__lte=at)
-        .order_by("-history_date", "-history_id")
-        .first()
-    )
+def _snapshot_of(config_row, latest: dict[int, Any]) -> Snapshot:
     config = (
         {name: getattr(config_row, name) for name in CONFIG_FIELDS}
         if config_row is not None and config_row.history_type != "-"
         else {}
     )
-    latest: dict[int, Any] = {}
-    for row in FieldMapping.history.filter(
-        flow_config_id=flow_config.pk, history_date__lte=at
-    ).order_by("history_date", "history_id"):
-        latest[row.id] = row
     mappings = {
         pk: {name: getattr(row, name) for name in MAPPING_FIELDS}
         for pk, row in latest.items()
@@ -168,9 +149,52 @@ def _snapshot_at(flow_config: FlowConfig, at: datetime) -> Snapshot:
     return Snapshot(config=config, mappings=mappings)
 
 
+def versions(flow_config: FlowConfig, *, limit: int | None = None) -> list[Version]:
+    """The versions, newest first (the ``limit`` newest when given), each with
+    what changed since the one before."""
+    folded = list(_folded(flow_config))
+    first = 0 if limit is None else max(0, len(folded) - limit)
+    found = []
+    for index in range(first, len(folded)):
+        group, current = folded[index]
+        number = index + 1
+        user = next((r.history_user for r in group if r.history_user), None)
+        reason = next(
+            (r.history_change_reason for r in group if r.history_change_reason), ""
+        )
+        changes = (
+            ("Created.",)
+            if number == 1
+            else tuple(describe(folded[index - 1][1], current))
+        )
+        found.append(
+            Version(
+                number,
+                group[-1].history_date,
+                user.get_username() if user else "",
+                reason,
+                changes,
+            )
+        )
+    return list(reversed(found))
+
+
+def _snapshots(flow_config: FlowConfig, *numbers: int) -> list[Snapshot]:
+    every = [found for _, found in _folded(flow_config)]
+    for number in numbers:
+        if not 1 <= number <= len(every):
+            raise LookupError(f"Flow {flow_config} has no version {number}.")
+    return [every[number - 1] for number in numbers]
+
+
+def snapshot(flow_config: FlowConfig, number: int) -> Snapshot:
+    """The flow's settings and mapping rows as they were at version ``number``."""
+    return _snapshots(flow_config, number)[0]
+
+
 def compare(flow_config: FlowConfig, older: int, newer: int) -> list[str]:
     """What changed from version ``older`` to version ``newer``, in plain words."""
-    return describe(snapshot(flow_config, older), snapshot(flow_config, newer))
+    return describe(*_snapshots(flow_config, older, newer))
 
 
 def describe(before: Snapshot, after: Snapshot) -> list[str]:

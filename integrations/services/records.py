@@ -1,13 +1,16 @@
 """What people do to records: resubmit, ignore, correct the payload.
 
 Each action is a compare-and-set on status and leaves an audit entry naming
-who did it and why.
+who did it and why. A person acts on what they saw: the pages post the record's
+attempts (or, for a corrected payload, when it was last changed) as shown, and
+the action is refused when the record moved on since.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import jsonschema
 from django.contrib.auth import get_user_model
@@ -31,8 +34,16 @@ IGNORABLE = (
 )
 
 
+CHANGED_SINCE = "This record changed since you looked at it: open it again."
+
+
 class ActionRefused(Exception):
     """The record is not in a state that allows the action; says why."""
+
+
+def _seen(record: SyncRecord, seen_attempts: int | None) -> int:
+    """The attempts to compare against: what the person saw, else the record's."""
+    return record.attempts if seen_attempts is None else seen_attempts
 
 
 @dataclass(frozen=True)
@@ -52,12 +63,22 @@ def _audit(record: SyncRecord, *, actor, reason: str) -> None:
     )
 
 
-def resubmit(record: SyncRecord, *, actor: AbstractBaseUser | None) -> SyncRecord:
-    """Run the record again now. Flows load idempotently, so no duplicate results."""
+def resubmit(
+    record: SyncRecord,
+    *,
+    actor: AbstractBaseUser | None,
+    seen_attempts: int | None = None,
+) -> SyncRecord:
+    """Run the record again now. Flows load idempotently, so no duplicate results.
+
+    ``seen_attempts``: the attempts the person saw; refused when it ran since.
+    """
     now = timezone.now()
     with transaction.atomic():
         won = SyncRecord.objects.filter(
-            pk=record.pk, status__in=RESUBMITTABLE, attempts=record.attempts
+            pk=record.pk,
+            status__in=RESUBMITTABLE,
+            attempts=_seen(record, seen_attempts),
         ).update(
             status=RecordStatus.PENDING,
             next_attempt_at=None,
@@ -67,6 +88,7 @@ def resubmit(record: SyncRecord, *, actor: AbstractBaseUser | None) -> SyncRecor
         )
         if won != 1:
             record.refresh_from_db()
+            _refuse_changed(record, seen_attempts, RESUBMITTABLE)
             raise ActionRefused(
                 f"This record is {record.get_status_display().lower()} and cannot be "
                 "resubmitted now."
@@ -101,14 +123,33 @@ def rerun_on_new_event(record: SyncRecord) -> bool:
     return True
 
 
+def _refuse_changed(
+    record: SyncRecord, seen_attempts: int | None, allowed: tuple
+) -> None:
+    """After a lost compare-and-set: say so in words when the record could take
+    the action but ran since the person looked at it."""
+    if (
+        seen_attempts is not None
+        and record.status in allowed
+        and record.attempts != seen_attempts
+    ):
+        raise ActionRefused(CHANGED_SINCE)
+
+
 def ignore(
-    record: SyncRecord, *, actor: AbstractBaseUser | None, reason: str
+    record: SyncRecord,
+    *,
+    actor: AbstractBaseUser | None,
+    reason: str,
+    seen_attempts: int | None = None,
 ) -> SyncRecord:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the record is ignored."})
     with transaction.atomic():
         won = SyncRecord.objects.filter(
-            pk=record.pk, status__in=IGNORABLE, attempts=record.attempts
+            pk=record.pk,
+            status__in=IGNORABLE,
+            attempts=_seen(record, seen_attempts),
         ).update(
             status=RecordStatus.IGNORED,
             ignored_reason=reason.strip()[:500],
@@ -118,6 +159,7 @@ def ignore(
         )
         if won != 1:
             record.refresh_from_db()
+            _refuse_changed(record, seen_attempts, IGNORABLE)
             raise ActionRefused(
                 f"This record is {record.get_status_display().lower()} and cannot be "
                 "ignored."
@@ -127,12 +169,19 @@ def ignore(
 
 
 def override_payload(
-    record: SyncRecord, *, actor: AbstractBaseUser | None, payload: dict | None
+    record: SyncRecord,
+    *,
+    actor: AbstractBaseUser | None,
+    payload: dict | None,
+    seen_updated_at: datetime | None = None,
 ) -> SyncRecord:
     """Store staff corrections beside the untouched original payload.
 
     A correction that breaks the flow's payload schema is refused with one
     message per field, so the next run does not fail on the person's typo.
+    ``seen_updated_at``: when the record was last changed as the person saw
+    it; refused when it changed since (another correction, a run), so nobody
+    overwrites a change they never saw.
     """
     if payload is not None and not isinstance(payload, dict):
         raise ValidationError({"payload_override": "Must be a JSON object."})
@@ -146,13 +195,19 @@ def override_payload(
                     ]
                 }
             )
+    unchanged = {} if seen_updated_at is None else {"updated_at": seen_updated_at}
     with transaction.atomic():
         won = (
-            SyncRecord.objects.filter(pk=record.pk)
+            SyncRecord.objects.filter(pk=record.pk, **unchanged)
             .exclude(status__in=[RecordStatus.RUNNING, RecordStatus.SUCCEEDED])
             .update(payload_override=payload, updated_at=timezone.now())
         )
         if won != 1:
+            locked = SyncRecord.objects.filter(
+                pk=record.pk, status__in=[RecordStatus.RUNNING, RecordStatus.SUCCEEDED]
+            ).exists()
+            if seen_updated_at is not None and not locked:
+                raise ActionRefused(CHANGED_SINCE)
             raise ActionRefused("A running or finished record's payload cannot change.")
         _audit(record, actor=actor, reason="Payload corrected")
     return record
@@ -249,14 +304,21 @@ def assign(
     *,
     actor: AbstractBaseUser | None,
     assignee: AbstractBaseUser | None,
+    seen_attempts: int | None = None,
 ) -> SyncRecord:
-    """Say who looks after the record (None: nobody); kept in its history."""
+    """Say who looks after the record (None: nobody); kept in its history.
+
+    ``seen_attempts``: the attempts the person saw; refused when it ran since.
+    """
     if assignee is not None and not assignee.is_active:
         raise ValidationError({"assignee": f"{assignee} can no longer sign in."})
+    same = {} if seen_attempts is None else {"attempts": seen_attempts}
     with transaction.atomic():
-        SyncRecord.objects.filter(pk=record.pk).update(
+        won = SyncRecord.objects.filter(pk=record.pk, **same).update(
             assigned_to=assignee, updated_at=timezone.now()
         )
+        if won != 1:
+            raise ActionRefused(CHANGED_SINCE)
         who = _person(assignee) if assignee is not None else "nobody"
         _audit(record, actor=actor, reason=f"Assigned to {who}")
     return record
@@ -291,18 +353,35 @@ def _each(
 
 
 def resubmit_many(
-    records: Iterable[SyncRecord], *, actor: AbstractBaseUser | None
+    records: Iterable[SyncRecord],
+    *,
+    actor: AbstractBaseUser | None,
+    seen: Mapping[int, int] | None = None,
 ) -> list[Outcome]:
-    """Resubmit each record on its own; one refusal never stops the others."""
-    return _each(records, lambda r: resubmit(r, actor=actor))
+    """Resubmit each record on its own; one refusal never stops the others.
+
+    ``seen``: record id → the attempts the person saw (see ``resubmit``).
+    """
+    seen = seen or {}
+    return _each(
+        records, lambda r: resubmit(r, actor=actor, seen_attempts=seen.get(r.pk))
+    )
 
 
 def ignore_many(
-    records: Iterable[SyncRecord], *, actor: AbstractBaseUser | None, reason: str
+    records: Iterable[SyncRecord],
+    *,
+    actor: AbstractBaseUser | None,
+    reason: str,
+    seen: Mapping[int, int] | None = None,
 ) -> list[Outcome]:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the records are ignored."})
-    return _each(records, lambda r: ignore(r, actor=actor, reason=reason))
+    seen = seen or {}
+    return _each(
+        records,
+        lambda r: ignore(r, actor=actor, reason=reason, seen_attempts=seen.get(r.pk)),
+    )
 
 
 def assign_many(
@@ -310,5 +389,12 @@ def assign_many(
     *,
     actor: AbstractBaseUser | None,
     assignee: AbstractBaseUser | None,
+    seen: Mapping[int, int] | None = None,
 ) -> list[Outcome]:
-    return _each(records, lambda r: assign(r, actor=actor, assignee=assignee))
+    seen = seen or {}
+    return _each(
+        records,
+        lambda r: assign(
+            r, actor=actor, assignee=assignee, seen_attempts=seen.get(r.pk)
+        ),
+    )

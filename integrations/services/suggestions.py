@@ -39,6 +39,7 @@ from integrations.models import (
     RecordStatus,
     SyncRecord,
     System,
+    XrefKind,
 )
 from integrations.services import fixes, records
 
@@ -46,6 +47,26 @@ MAX_OPTIONS = 5
 MIN_SCORE = 0.5  # below this a suggestion is noise, not help
 CATALOG_SECONDS = 300  # the target's codes are read at most every five minutes
 RECENT_RECORDS = 50  # payloads looked at per flow for unmapped fields
+PICKERS_SECONDS = 300  # a flow's target fields are asked for at most every 5 min
+RECORD_LIMIT = 500  # records needing attention read per list: the newest
+# What the lists read of a record: not its attempts' history, not its search text.
+RECORD_FIELDS = (
+    "id",
+    "flow",
+    "flow_config",
+    "status",
+    "attempts",
+    "source_object_type",
+    "source_id",
+    "error_category",
+    "error_field",
+    "error_message",
+    "payload",
+    "payload_override",
+    "transformed",
+    "step_state",
+    "created_at",
+)
 NAME_KEYS = ("name", "description", "product_name", "Name", "Description")
 
 
@@ -89,6 +110,28 @@ def _rank(found: dict[str, dict]) -> list[Option]:
         )
     options.sort(key=lambda o: (-o.score, o.value))
     return options[:MAX_OPTIONS]
+
+
+class Found(list):
+    """Findings, and whether only the ``limit`` newest records were read (the
+    page says so: the rest show once these are dealt with)."""
+
+    def __init__(
+        self, items: Iterable = (), *, limited: bool = False, limit: int = 0
+    ) -> None:
+        super().__init__(items)
+        self.limited = limited
+        self.limit = limit
+
+
+def _newest(queryset, limit: int | None) -> tuple[list[SyncRecord], bool, int]:
+    """The ``limit`` (default ``RECORD_LIMIT``) newest records of ``queryset``,
+    oldest first, whether there were more, and the limit."""
+    limit = limit or RECORD_LIMIT
+    rows = list(
+        queryset.only(*RECORD_FIELDS).order_by("-created_at", "-pk")[: limit + 1]
+    )
+    return list(reversed(rows[:limit])), len(rows) > limit, limit
 
 
 def _plural(count: int, word: str) -> str:
@@ -223,35 +266,49 @@ def _sibling_name(document: Any, path: str) -> str:
 
 
 def waiting_records(
-    kind: str, source_connection_id: int, target_connection_id: int, value: str
-):
-    """Records needing attention because ``value`` of ``kind`` is unknown."""
-    candidates = SyncRecord.objects.filter(
-        status=RecordStatus.NEEDS_ATTENTION,
-        error_category=ErrorCategory.REFERENTIAL,
-        flow_config__source_connection_id=source_connection_id,
-        flow_config__target_connection_id=target_connection_id,
-    ).select_related("flow_config")
-    return [
-        r
-        for r in candidates
-        if (unknown_code_of(r) or ("", "", ""))[:2] == (kind, value)
-    ]
-
-
-def unknown_codes(*, catalog: Catalog = cached_catalog) -> list[UnknownCode]:
-    """Every unknown code behind a failed record, most-used first, each with
-    ranked suggestions."""
-    found: dict[tuple, UnknownCode] = {}
-    failed = (
+    kind: str,
+    source_connection_id: int,
+    target_connection_id: int,
+    value: str,
+    *,
+    limit: int | None = None,
+) -> Found:
+    """Records needing attention because ``value`` of ``kind`` is unknown, among
+    the ``limit`` newest that failed on a missing code between the two."""
+    candidates, limited, limit = _newest(
         SyncRecord.objects.filter(
             status=RecordStatus.NEEDS_ATTENTION,
             error_category=ErrorCategory.REFERENTIAL,
-        )
-        .select_related(
+            flow_config__source_connection_id=source_connection_id,
+            flow_config__target_connection_id=target_connection_id,
+        ).select_related("flow_config"),
+        limit,
+    )
+    return Found(
+        (
+            r
+            for r in candidates
+            if (unknown_code_of(r) or ("", "", ""))[:2] == (kind, value)
+        ),
+        limited=limited,
+        limit=limit,
+    )
+
+
+def unknown_codes(
+    *, catalog: Catalog = cached_catalog, limit: int | None = None
+) -> Found:
+    """Every unknown code behind the ``limit`` newest failed records, most-used
+    first, each with ranked suggestions."""
+    found: dict[tuple, UnknownCode] = {}
+    failed, limited, limit = _newest(
+        SyncRecord.objects.filter(
+            status=RecordStatus.NEEDS_ATTENTION,
+            error_category=ErrorCategory.REFERENTIAL,
+        ).select_related(
             "flow_config__source_connection", "flow_config__target_connection"
-        )
-        .order_by("created_at")
+        ),
+        limit,
     )
     for record in failed:
         code = unknown_code_of(record)
@@ -282,7 +339,7 @@ def unknown_codes(*, catalog: Catalog = cached_catalog) -> list[UnknownCode]:
                 f"could not be read ({exc}); only cross-references are compared."
             )
         code.options = code_options(code, known)
-    return codes
+    return Found(codes, limited=limited, limit=limit)
 
 
 def _plain(text: str) -> str:
@@ -357,13 +414,25 @@ def accept_code(
     actor=None,
     reasons: str = "",
 ) -> CrossReference:
-    """Add the cross-reference (or point an existing one at ``target_value``)."""
+    """Add the cross-reference (or point an existing one at ``target_value``).
+
+    ``kind`` must be a kind of cross-reference (or one the flows record
+    themselves): a form posts it, and a made-up kind would add a row no flow
+    ever reads.
+    """
+    from django.core.exceptions import ValidationError
+
     from integrations.services import xref_import
 
+    if kind not in xref_import.known_kinds():
+        raise ValidationError(
+            {
+                "kind": f"The kind “{kind}” is not a kind of cross-reference: use "
+                f"one of {', '.join(XrefKind.values)}."
+            }
+        )
     value, problem = xref_import.plausible(kind, target_connection, target_value)
     if problem or not source_value.strip():
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"target_value": problem or "The source value is empty."})
     xref = CrossReference.objects.filter(
         kind=kind,
@@ -440,9 +509,7 @@ def target_fields(config: FlowConfig, recent: list[SyncRecord]) -> dict[str, lis
     """
     fields: dict[str, list[str]] = defaultdict(list)
     try:
-        from integrations.services import schemas
-
-        for scope in schemas.pickers(config)["scopes"]:
+        for scope in cached_pickers(config)["scopes"]:
             for target in scope["target"]:
                 fields[target["name"]]
     except (ImportError, SyncError, LookupError, OSError, ValueError):
@@ -461,6 +528,22 @@ def target_fields(config: FlowConfig, recent: list[SyncRecord]) -> dict[str, lis
             if value not in (None, "") and len(fields[path]) < 3:
                 fields[path].append(str(value))
     return dict(fields)
+
+
+def cached_pickers(config: FlowConfig) -> dict:
+    """``schemas.pickers`` of the flow, asked at most every five minutes: it may
+    ask the target system (Sage 100's UDF columns, a Salesforce describe), and
+    the suggestions page must not do that for every flow on every visit. A
+    saved change to the flow asks afresh."""
+    from integrations.services import schemas
+
+    stamp = config.updated_at.isoformat() if config.updated_at else ""
+    key = f"suggestions:pickers:{config.pk}:{stamp}"
+    found = cache.get(key)
+    if found is None:
+        found = schemas.pickers(config)
+        cache.set(key, found, PICKERS_SECONDS)
+    return found
 
 
 def _schema_skeleton(schema: dict) -> Any:
@@ -485,7 +568,9 @@ def unmapped_fields(*, per_flow: int = RECENT_RECORDS) -> list[UnmappedField]:
         mapped = config.mappings.all()
         sources = {m.source_field for m in mapped if m.source_field}
         targeted = {m.target_field for m in mapped}
-        recent = list(config.records.order_by("-created_at")[:per_flow])
+        recent = list(
+            config.records.only(*RECORD_FIELDS).order_by("-created_at")[:per_flow]
+        )
         if not recent:
             continue
         seen: Counter[str] = Counter()
@@ -580,9 +665,9 @@ class Pair:
         return None if self.score is None else round(self.score * 100)
 
 
-def duplicate_pairs() -> list[Pair]:
-    """Candidate pairs from records the matcher could not decide, best first,
-    leaving out pairs a person already judged."""
+def duplicate_pairs(*, limit: int | None = None) -> Found:
+    """Candidate pairs from the ``limit`` newest records the matcher could not
+    decide, best first, leaving out pairs a person already judged."""
     decided = set(
         MatchDecision.objects.values_list(
             "kind",
@@ -593,9 +678,15 @@ def duplicate_pairs() -> list[Pair]:
         )
     )
     pairs = []
-    stuck = SyncRecord.objects.filter(
-        status=RecordStatus.NEEDS_ATTENTION, error_category=ErrorCategory.DUPLICATE
-    ).select_related("flow_config__source_connection", "flow_config__target_connection")
+    stuck, limited, limit = _newest(
+        SyncRecord.objects.filter(
+            status=RecordStatus.NEEDS_ATTENTION,
+            error_category=ErrorCategory.DUPLICATE,
+        ).select_related(
+            "flow_config__source_connection", "flow_config__target_connection"
+        ),
+        limit,
+    )
     for record in stuck:
         config = record.flow_config
         if config.target_connection is None:
@@ -627,7 +718,7 @@ def duplicate_pairs() -> list[Pair]:
                 )
             )
     pairs.sort(key=lambda p: (-(p.score or 0), p.source_label, p.target_value))
-    return pairs
+    return Found(pairs, limited=limited, limit=limit)
 
 
 def _duplicate_source(record: SyncRecord) -> str:

@@ -5,7 +5,8 @@ until every row is right: the preview names each bad row by its number (as the
 spreadsheet shows it, the header being row 1) and column, in plain words, and
 says which rows add, change or leave a cross-reference as it is. Applying plans
 the file again inside one transaction, so a cross-reference changed in between
-is seen, and writes all rows or none.
+is seen, and writes all rows or none. Exports write a value that a spreadsheet
+would run as a formula behind an apostrophe; imports drop it (``FORMULA_STARTS``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from datetime import date, datetime
 from typing import Literal
 
 from django.db import transaction
-from django.db.models import Q
 
 from integrations.connectors.sage100 import keys
 from integrations.connectors.salesforce import ids as salesforce_ids
@@ -45,8 +45,18 @@ COLUMN_WORDS = {
 MAX_LENGTH = 255  # CrossReference.source_value / target_value / note
 MAX_ROWS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
+LOOKUP_CHUNK = 500  # source values per query when looking up existing rows
 
 Action = Literal["add", "change", "unchanged"]
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and
+# Google Sheets: an exported value such as ``=HYPERLINK(...)`` would run when
+# the file is opened. Export writes such values behind an apostrophe, the
+# spreadsheet convention for "this is text", and import takes one leading
+# apostrophe off every cell, so ``'=SUM(A1)`` reads back as ``=SUM(A1)`` and an
+# export reads back unchanged. A value that itself starts with an apostrophe is
+# exported with a second one for the same reason.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 class ImportRefused(Exception):
@@ -193,6 +203,17 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _unquoted(text: str) -> str:
+    """A cell's text without the one leading apostrophe that marks it as text
+    (see ``FORMULA_STARTS``)."""
+    return text[1:] if text.startswith("'") else text
+
+
+def _quoted(value: str) -> str:
+    """A value as an export cell: a would-be formula behind an apostrophe."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 def _column_name(heading: str) -> str:
     return "_".join(heading.strip().lower().replace("-", " ").split())
 
@@ -217,7 +238,7 @@ def _with_header(table: list[list[str]]) -> list[tuple[int, dict[str, str]]]:
         if not any(cell.strip() for cell in raw):
             continue
         values = {
-            name: (raw[i].strip() if i < len(raw) else "")
+            name: (_unquoted(raw[i].strip()) if i < len(raw) else "")
             for i, name in enumerate(names)
             if name in COLUMNS
         }
@@ -379,6 +400,12 @@ def _kinds() -> dict[str, str]:
     return found
 
 
+def known_kinds() -> set[str]:
+    """The kinds a cross-reference may have: ``XrefKind`` and those the flows
+    record themselves."""
+    return set(_kinds().values())
+
+
 class _Connections:
     """Connections by slug or by name, case-insensitively; read once."""
 
@@ -446,18 +473,35 @@ def _sentence(message: str) -> str:
 
 
 def _existing(rows: Iterable[dict]) -> dict[tuple, CrossReference]:
-    wanted = Q(pk__in=[])
+    """The cross-references the rows name, read a chunk of source values at a
+    time per kind and pair of connections: one OR per row makes SQLite refuse a
+    file of a few thousand rows ("Expression tree is too large")."""
+    wanted: dict[tuple[str, int, int], list[str]] = {}
     for values in rows:
-        wanted |= Q(
-            kind=values["kind"],
-            source_connection=values["source_connection"],
-            target_connection=values["target_connection"],
-            source_value=values["source_value"],
+        key = (
+            values["kind"],
+            values["source_connection"].pk,
+            values["target_connection"].pk,
         )
-    return {
-        (x.kind, x.source_connection_id, x.target_connection_id, x.source_value): x
-        for x in CrossReference.objects.filter(wanted)
-    }
+        wanted.setdefault(key, []).append(values["source_value"])
+    found = {}
+    for (kind, source_id, target_id), source_values in wanted.items():
+        for start in range(0, len(source_values), LOOKUP_CHUNK):
+            for xref in CrossReference.objects.filter(
+                kind=kind,
+                source_connection_id=source_id,
+                target_connection_id=target_id,
+                source_value__in=source_values[start : start + LOOKUP_CHUNK],
+            ):
+                found[
+                    (
+                        xref.kind,
+                        xref.source_connection_id,
+                        xref.target_connection_id,
+                        xref.source_value,
+                    )
+                ] = xref
+    return found
 
 
 # -- applying --------------------------------------------------------------------
@@ -511,12 +555,15 @@ def _export_rows(queryset) -> list[list[str]]:
     rows = queryset.select_related("source_connection", "target_connection")
     return [
         [
-            x.kind,
-            x.source_connection.slug,
-            x.source_value,
-            x.target_connection.slug,
-            x.target_value,
-            x.note,
+            _quoted(text)
+            for text in (
+                x.kind,
+                x.source_connection.slug,
+                x.source_value,
+                x.target_connection.slug,
+                x.target_value,
+                x.note,
+            )
         ]
         for x in rows.order_by("kind", "source_connection__slug", "source_value")
     ]
@@ -557,6 +604,11 @@ def help_rows() -> list[list[str]]:
         ["target_connection", "The slug or name of the other connection"],
         ["target_value", "The code in the target system, e.g. 1001-HON-H252"],
         ["note", "Optional; empty keeps the note a cross-reference has"],
+        [
+            "(any)",
+            "One apostrophe at the start of a cell is dropped: '=A1 reads as =A1. "
+            "Exports put one before values starting with = + - @ so they stay text.",
+        ],
     ]
 
 

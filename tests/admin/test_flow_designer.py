@@ -186,3 +186,48 @@ def test_people_who_may_only_look_cannot_change_a_flow(client, django_user_model
     assert rollback.status_code == 403
     config.refresh_from_db()
     assert config.enabled is True
+
+
+def test_a_rollback_needs_the_field_mapping_permissions_too(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    editor = django_user_model.objects.create_user("flow-editor", is_staff=True)
+    editor.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_flowconfig", "change_flowconfig"]
+        )
+    )
+    client.force_login(editor)
+    config = FlowConfigFactory()
+    mapping = FieldMappingFactory(flow_config=config, target_field="CustomerPONo")
+    FlowConfig.history.update(history_date=config.created_at.replace(year=2020))
+    FieldMapping.history.update(history_date=config.created_at.replace(year=2020))
+    FieldMapping.objects.get(pk=mapping.pk).delete()
+
+    page = client.get(versions(config))
+    refused = client.post(
+        reverse("admin:integrations_flowconfig_rollback", args=[config.pk, 1]),
+        {"reason": "Bring the mapping back"},
+    )
+
+    assert "Roll back to this" not in page.content.decode()
+    assert refused.status_code == 403
+    assert not FieldMapping.objects.filter(pk=mapping.pk).exists()
+
+
+def test_the_designer_shows_the_five_newest_versions(admin_client):
+    from datetime import timedelta
+
+    config = FlowConfigFactory(schedule="")
+    for hour in range(6):
+        for row in FlowConfig.history.all():  # each save a moment of its own
+            row.history_date -= timedelta(minutes=1)
+            row.save()
+        admin_client.post(
+            designer(config), form(config, schedule=f"0 {hour} * * *", trigger="poll")
+        )
+        config.refresh_from_db()
+
+    shown = admin_client.get(designer(config)).context["latest_versions"]
+
+    assert [v.number for v in shown] == [7, 6, 5, 4, 3]

@@ -265,6 +265,81 @@ def test_bulk_assign_sets_the_person_and_the_history(clerk_client, clerk):
         assert latest.history_user == clerk
 
 
+def test_the_page_posts_each_record_with_the_attempts_it_shows(clerk_client):
+    record = failing("validation", attempts=3)
+
+    page = clerk_client.get(QUEUE_URL).content.decode()
+
+    assert f'name="records" value="{record.pk}:3"' in page
+
+
+@pytest.mark.parametrize(
+    ("action", "extra"),
+    [("resubmit", {}), ("ignore", {"reason": "Test order"}), ("assign", {})],
+)
+def test_bulk_action_refuses_a_record_that_ran_since_the_page_was_shown(
+    clerk_client, clerk, queue, action, extra
+):
+    record = failing("validation", attempts=1)
+    ticked = f"{record.pk}:{record.attempts}"
+    SyncRecord.objects.filter(pk=record.pk).update(attempts=2)  # a worker ran it
+    if action == "assign":
+        extra = {"assignee": clerk.pk}
+
+    response = clerk_client.post(
+        QUEUE_URL, {"action": action, "records": [ticked], **extra}
+    )
+
+    [said] = messages_of(response)
+    assert said.startswith(f"Record #{record.pk}")
+    assert said.endswith("This record changed since you looked at it: open it again.")
+    record.refresh_from_db()
+    assert (record.status, record.assigned_to) == (RecordStatus.NEEDS_ATTENTION, None)
+
+
+def test_bulk_action_on_the_records_as_shown_is_done(clerk_client, clerk):
+    record = failing("validation", attempts=2)
+
+    response = clerk_client.post(
+        QUEUE_URL,
+        {"action": "assign", "records": [f"{record.pk}:2"], "assignee": clerk.pk},
+    )
+
+    assert "1 record assigned to clerk." in messages_of(response)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/queue/",
+        "///evil.example",
+        "\\\\evil.example",
+    ],
+)
+def test_bulk_action_never_sends_the_person_to_another_site(clerk_client, target):
+    record = failing("validation")
+
+    response = clerk_client.post(
+        QUEUE_URL,
+        {"action": "ignore", "records": [record.pk], "reason": "x", "next": target},
+    )
+
+    assert response["Location"] == QUEUE_URL
+
+
+def test_bulk_action_goes_back_to_the_filtered_page(clerk_client):
+    record = failing("validation")
+    back = QUEUE_URL + "?cause=validation&page=2"
+
+    response = clerk_client.post(
+        QUEUE_URL,
+        {"action": "ignore", "records": [record.pk], "reason": "x", "next": back},
+    )
+
+    assert response["Location"] == back
+
+
 def test_bulk_action_without_ticked_records_says_what_to_do(clerk_client):
     response = clerk_client.post(QUEUE_URL, {"action": "resubmit"})
 

@@ -182,6 +182,32 @@ def test_payload_override_that_fits_is_saved_and_audited(client, clerk, web_orde
     )
 
 
+def test_a_correction_saved_after_someone_else_changed_the_record_is_refused(
+    client, clerk, web_order
+):
+    mine = client.get(url(web_order))
+    theirs = client.get(url(web_order))
+    fixed = (
+        '{"reference": "WEB-2003", "customer": "01-ABF", '
+        '"lines": [{"item": "1001-HON-H252", "quantity": "3"}]}'
+    )
+    other = fixed.replace("1001-HON-H252", "1001-HON-H254")
+    client.post(
+        url(web_order), form_data(theirs, payload_override=other, _continue="1")
+    )
+
+    response = client.post(
+        url(web_order),
+        form_data(mine, payload_override=fixed, _continue="1"),
+        follow=True,
+    )
+
+    web_order.refresh_from_db()
+    assert web_order.payload_override["lines"][0]["item"] == "1001-HON-H254"
+    said = [str(m) for m in response.context["messages"]]
+    assert any("changed since you looked at it: open it again" in m for m in said)
+
+
 def test_assign_button_assigns_the_record(client, clerk, web_order):
     action = reverse(
         "admin:integrations_syncrecord_actions",

@@ -121,6 +121,40 @@ def test_accepting_a_code_adds_the_cross_reference_then_resubmits(
     assert record.status == RecordStatus.PENDING
 
 
+def test_the_page_says_when_only_the_newest_records_were_looked_at(
+    admin_client, config, monkeypatch
+):
+    from integrations.services import suggestions
+
+    monkeypatch.setattr(suggestions, "RECORD_LIMIT", 1)
+    failed_on_item(config, "OLDEST-1")
+    failed_on_item(config, "WIDGET-9")
+
+    html = admin_client.get(reverse(PAGE)).content.decode()
+
+    assert "Only the 1 newest records with an unknown code were looked at" in html
+    assert "WIDGET-9" in html and "OLDEST-1" not in html
+
+
+def test_accepting_a_code_of_an_unknown_kind_is_refused_in_words(admin_client, config):
+    form = {
+        "kind": "widgets",
+        "source_connection": config.source_connection_id,
+        "target_connection": config.target_connection_id,
+        "source_value": "WIDGET-9",
+        "target_value": "1001-HON-H252",
+    }
+
+    page = admin_client.post(
+        reverse("admin:crossreference_accept_code"), form, follow=True
+    )
+
+    assert not CrossReference.objects.exists()
+    assert "The kind “widgets” is not a kind of cross-reference" in (
+        page.content.decode()
+    )
+
+
 def test_accepting_a_field_creates_the_mapping(admin_client):
     config = FlowConfigFactory()
     FieldMappingFactory(

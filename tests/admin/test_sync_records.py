@@ -180,7 +180,8 @@ def test_original_payload_is_shown_escaped_and_read_only(admin_client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)</script>" not in html
     form = response.context["adminform"].form
-    assert list(form.fields) == ["payload_override"]
+    # the only editable field, and the hidden "as shown" stamp that guards it
+    assert list(form.fields) == ["payload_override", "seen_updated_at"]
 
 
 def test_record_page_links_to_its_inbound_event(admin_client):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -35,6 +38,13 @@ def upload(client, text: str, name: str = "items.csv"):
     )
 
 
+def fingerprint(page) -> str:
+    """The hidden field naming the previewed file, as the Import button posts it."""
+    found = re.search(r'name="sha256" value="([0-9a-f]{64})"', page.content.decode())
+    assert found, "the preview offers no Import button"
+    return found.group(1)
+
+
 def test_preview_then_confirm_imports_the_rows(admin_client, sides):
     page = upload(
         admin_client,
@@ -46,7 +56,9 @@ def test_preview_then_confirm_imports_the_rows(admin_client, sides):
     assert "Will change" not in html and ">Add<" in html
     assert not CrossReference.objects.exists()
 
-    done = admin_client.post(reverse(CONFIRM), follow=True)
+    done = admin_client.post(
+        reverse(CONFIRM), {"sha256": fingerprint(page)}, follow=True
+    )
 
     assert CrossReference.objects.get().target_value == "1001-HON-H252"
     assert messages_of(done) == [
@@ -70,14 +82,38 @@ def test_a_bad_row_is_named_and_no_import_button_is_offered(admin_client, sides)
 
 
 def test_confirming_a_file_with_errors_saves_nothing(admin_client, sides):
-    upload(admin_client, HEADER + "item,web-orders,GADGET,sage100-abc,\n")
+    text = HEADER + "item,web-orders,GADGET,sage100-abc,\n"
+    upload(admin_client, text)
+    digest = hashlib.sha256(text.encode()).hexdigest()  # a hand-made post
 
-    done = admin_client.post(reverse(CONFIRM), follow=True)
+    done = admin_client.post(reverse(CONFIRM), {"sha256": digest}, follow=True)
 
     assert not CrossReference.objects.exists()
     [message] = messages_of(done)
     assert "Row 2, column target_value: is empty" in message
     assert "nothing was imported" in message
+
+
+def test_confirming_a_preview_after_another_file_was_previewed_is_refused(
+    admin_client, sides
+):
+    first = upload(
+        admin_client, HEADER + "item,web-orders,WIDGET-9,sage100-abc,1001-HON-H252\n"
+    )
+    upload(  # a second tab previews another file
+        admin_client,
+        HEADER + "item,web-orders,WIDGET-9,sage100-abc,1001-HON-H254\n",
+        name="other.csv",
+    )
+
+    done = admin_client.post(
+        reverse(CONFIRM), {"sha256": fingerprint(first)}, follow=True
+    )
+
+    assert not CrossReference.objects.exists()
+    [message] = messages_of(done)
+    assert message.startswith("Nothing was imported: the file waiting to be imported")
+    assert "Upload the file again" in message
 
 
 def test_a_conflicting_row_shows_the_old_and_new_value(admin_client, sides):

@@ -139,3 +139,37 @@ def test_rollback_without_a_reason_is_refused(config, people):
 def test_a_version_that_does_not_exist_is_named(config, people):
     with pytest.raises(LookupError, match="no version 9"):
         flow_versions.rollback(config, 9, user=people["ann"], reason="typo")
+
+
+def test_listing_versions_reads_the_history_once_however_long_it_is(config, people):
+    def queries_for_versions() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            flow_versions.versions(config)
+        return len(captured.captured_queries)
+
+    before = queries_for_versions()
+    for hour in range(8):
+        _later(config)
+        flow = as_user(FlowConfig.objects.get(pk=config.pk), people["ann"])
+        flow.schedule = f"0 {hour} * * *"
+        flow.save()
+        mapping = as_user(FieldMapping.objects.get(pk=config.kept_id), people["ann"])
+        mapping.default = str(hour)
+        mapping.save()
+
+    assert len(flow_versions.versions(config)) == 10
+    assert queries_for_versions() == before
+
+
+def test_versions_can_be_limited_to_the_newest(config, people):
+    _later(config)
+    flow_versions.rollback(config, 1, user=people["ann"], reason="Back")
+
+    every = flow_versions.versions(config)
+    newest = flow_versions.versions(config, limit=2)
+
+    assert [v.number for v in newest] == [3, 2]
+    assert newest == every[:2]

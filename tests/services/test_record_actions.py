@@ -186,3 +186,73 @@ def test_the_web_order_schema_steps_aside_when_the_flow_has_mappings(web_order):
     FieldMappingFactory(flow_config=web_order.flow_config)
 
     assert records.payload_schema(web_order) is None
+
+
+def ran_again(record):
+    """The worker ran the record once more and it needs attention again."""
+    type(record).objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
+    record.refresh_from_db()
+    return record
+
+
+@pytest.mark.parametrize("action", ["resubmit", "ignore", "assign"])
+def test_a_bulk_action_refuses_a_record_that_ran_since_the_person_looked(
+    person, redis_conn, action
+):
+    record = failed()
+    seen = {record.pk: record.attempts}
+    fresh = ran_again(record)
+    run = {
+        "resubmit": lambda: records.resubmit_many([fresh], actor=person, seen=seen),
+        "ignore": lambda: records.ignore_many(
+            [fresh], actor=person, reason="Test order", seen=seen
+        ),
+        "assign": lambda: records.assign_many(
+            [fresh], actor=person, assignee=person, seen=seen
+        ),
+    }[action]
+
+    [outcome] = run()
+
+    assert not outcome.done
+    assert outcome.message == (
+        "This record changed since you looked at it: open it again."
+    )
+    fresh.refresh_from_db()
+    assert (fresh.status, fresh.assigned_to) == (RecordStatus.NEEDS_ATTENTION, None)
+
+
+def test_a_bulk_action_on_the_attempts_the_person_saw_is_done(person, redis_conn):
+    first, second = failed(), failed(attempts=3)
+
+    outcomes = records.assign_many(
+        [first, second],
+        actor=person,
+        assignee=person,
+        seen={first.pk: 1, second.pk: 3},
+    )
+
+    assert [o.done for o in outcomes] == [True, True]
+
+
+def test_a_payload_correction_is_refused_when_the_record_changed_since(
+    person, web_order
+):
+    seen = web_order.updated_at
+    records.override_payload(
+        web_order,
+        actor=person,
+        payload={**web_order.payload, "customer": "01-AVNET"},
+        seen_updated_at=seen,
+    )
+
+    with pytest.raises(records.ActionRefused, match="changed since you looked at it"):
+        records.override_payload(
+            web_order,
+            actor=person,
+            payload={**web_order.payload, "customer": "02-ZZZ"},
+            seen_updated_at=seen,
+        )
+
+    web_order.refresh_from_db()
+    assert web_order.payload_override["customer"] == "01-AVNET"

@@ -302,3 +302,104 @@ def test_keep_apart_records_the_verdict_and_binds_nothing(config):
     assert _verdicts(SimpleNamespace(flow_config=config), ACCOUNT) == {
         "01-ACMEIN": "different"
     }
+
+
+@pytest.mark.parametrize("kind", ["widgets", "", "Item"])
+def test_accepting_a_code_of_a_kind_that_is_not_a_cross_reference_kind_is_refused(
+    config, kind
+):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="is not a kind of cross-reference"):
+        suggestions.accept_code(
+            kind=kind,
+            source_connection=config.source_connection,
+            target_connection=config.target_connection,
+            source_value="WIDGET-9",
+            target_value="1001-HON-H252",
+        )
+    assert not CrossReference.objects.exists()
+
+
+def test_accepting_a_code_of_a_kind_the_flows_record_themselves_is_allowed(config):
+    CrossReferenceFactory(
+        kind="sales_order",
+        source_connection=config.source_connection,
+        target_connection=config.target_connection,
+        source_value="WEB-2001",
+        target_value="0000123",
+    )
+
+    xref = suggestions.accept_code(
+        kind="sales_order",
+        source_connection=config.source_connection,
+        target_connection=config.target_connection,
+        source_value="WEB-2002",
+        target_value="0000124",
+    )
+
+    assert xref.kind == "sales_order"
+
+
+@pytest.fixture
+def fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+def test_the_pickers_of_a_flow_are_asked_once_within_five_minutes(
+    monkeypatch, fresh_cache
+):
+    from integrations.services import schemas
+
+    asked = []
+
+    def pickers(config):
+        asked.append(config.pk)
+        return {"scopes": [{"target": [{"name": "customer_po"}]}], "problems": []}
+
+    monkeypatch.setattr(schemas, "pickers", pickers)
+    config = FlowConfigFactory()
+    FieldMappingFactory(flow_config=config, source_field="a", target_field="a")
+    SyncRecordFactory(flow_config=config, payload={"po_number": "PO-1"})
+
+    first = suggestions.unmapped_fields()
+    second = suggestions.unmapped_fields()
+
+    assert asked == [config.pk]
+    assert [o.value for o in first[0].options] == [o.value for o in second[0].options]
+
+
+def test_unknown_codes_read_the_newest_records_only_and_say_so(config):
+    failed_on_item(config, "OLDEST-1")
+    failed_on_item(config, "WIDGET-9")
+    failed_on_item(config, "GADGET-2")
+
+    codes = suggestions.unknown_codes(catalog=lambda c, k: CATALOG, limit=2)
+    everything = suggestions.unknown_codes(catalog=lambda c, k: CATALOG)
+
+    assert sorted(c.value for c in codes) == ["GADGET-2", "WIDGET-9"]
+    assert (codes.limited, codes.limit) == (True, 2)
+    assert not everything.limited and len(everything) == 3
+
+
+def test_waiting_records_and_duplicate_pairs_are_bounded_too(config):
+    failed_on_item(config, "WIDGET-9")
+    newest = failed_on_item(config, "WIDGET-9")
+    stuck_on_duplicate(config)
+    stuck_on_duplicate(config)
+
+    waiting = suggestions.waiting_records(
+        "item",
+        config.source_connection_id,
+        config.target_connection_id,
+        "WIDGET-9",
+        limit=1,
+    )
+    pairs = suggestions.duplicate_pairs(limit=1)
+
+    assert [r.pk for r in waiting] == [newest.pk] and waiting.limited
+    assert pairs.limited and len(pairs) == 2  # one record names two candidates

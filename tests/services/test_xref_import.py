@@ -211,3 +211,56 @@ def test_semicolon_separated_csv_from_a_european_excel_is_read(web, sage):
 def test_the_template_reads_as_a_file_with_no_rows():
     with pytest.raises(ImportRefused, match="no data rows"):
         xref_import.preview("t.xlsx", xref_import.template_xlsx())
+
+
+def test_a_file_of_fifteen_hundred_rows_is_previewed_and_applied(web, sage):
+    CrossReference.objects.bulk_create(
+        CrossReference(
+            kind="item",
+            source_connection=web,
+            target_connection=sage,
+            source_value=f"ITEM-{n:04}",
+            target_value="OLD",
+        )
+        for n in range(0, 1500, 2)
+    )
+    data = csv_file(
+        *(f"item,web-orders,ITEM-{n:04},sage100-abc,NEW-{n:04}," for n in range(1500))
+    )
+
+    preview = xref_import.preview("big.csv", data)
+
+    assert preview.ok
+    assert (len(preview.added), len(preview.changed)) == (750, 750)
+    applied = xref_import.apply("big.csv", data)
+    assert (applied.added, applied.changed, applied.unchanged) == (750, 750, 0)
+    assert CrossReference.objects.filter(target_value__startswith="NEW-").count() == (
+        1500
+    )
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(1)", "+1", "-2", "@SUM(A1)", "'quoted"])
+def test_a_value_a_spreadsheet_would_run_is_exported_as_text_and_reads_back(
+    web, sage, value
+):
+    CrossReferenceFactory(
+        kind="status", source_connection=sage, target_connection=web,
+        source_value="O", target_value=value, note=value,
+    )  # fmt: skip
+
+    exported = xref_import.to_csv(CrossReference.objects).decode("utf-8-sig")
+    workbook = xref_import.to_xlsx(CrossReference.objects)
+
+    assert f",'{value},'{value}" in exported.replace('"', "")
+    assert xref_import.read_rows("x.xlsx", workbook)[0][1]["target_value"] == value
+    for name, data in (("x.csv", exported.encode()), ("x.xlsx", workbook)):
+        preview = xref_import.preview(name, data)
+        assert [r.action for r in preview.rows] == ["unchanged"], name
+
+
+def test_a_leading_apostrophe_typed_in_a_csv_is_dropped_on_import(web, sage):
+    data = csv_file("item,web-orders,'0042,sage100-abc,1001-HON-H252,")
+
+    preview = xref_import.preview("x.csv", data)
+
+    assert preview.rows[0].source_value == "0042"
