@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_VAR := $(CURDIR)/var/test
 
-.PHONY: demo test install system-packages lint format bench-engine bench-ingest bench-credit bench-salesforce clean
+.PHONY: demo test install system-packages lint format bench-engine bench-ingest bench-credit bench-salesforce screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) scripts/check_python.py
@@ -25,6 +25,10 @@ demo: install system-packages
 
 test: install system-packages
 	LEDGERBRIDGE_VAR_DIR=$(TEST_VAR) $(PY) -m pytest $(PYTEST_ARGS)
+
+# PNGs of the main pages for the README, from a throwaway portal on the demo data.
+screenshots: install system-packages
+	$(PY) scripts/screenshots.py
 
 lint: install
 	$(VENV)/bin/ruff check .
