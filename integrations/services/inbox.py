@@ -63,23 +63,18 @@ def accept(
     ``parsed``: what the flows read, when the raw body is not JSON (a SOAP
     notification, an Avro event): the raw bytes are still what is stored.
     """
-    digest = body_hash(body)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = InboundEvent.objects.create(
-                    connection=connection,
-                    provider=connection.system,
-                    topic=topic,
-                    provider_event_id=provider_event_id or None,
-                    body_sha256=digest,
-                    body=body,
-                    headers=headers,
-                    signature_verified=signature_verified,
-                    remote_addr=remote_addr,
-                )
-        except IntegrityError:
-            return _duplicate(connection, provider_event_id, digest)
+        event, first = _store(
+            connection,
+            body=body,
+            headers=headers,
+            provider_event_id=provider_event_id,
+            topic=topic,
+            signature_verified=signature_verified,
+            remote_addr=remote_addr,
+        )
+        if not first:
+            return _duplicate(event)
         if parsed is _UNPARSED:
             try:
                 parsed = json.loads(body)
@@ -107,22 +102,17 @@ def store_refused(
 
     Nothing is lost: an admin sees what was sent and why it made no record.
     """
-    digest = body_hash(body)
-    try:
-        with transaction.atomic():
-            event = InboundEvent.objects.create(
-                connection=connection,
-                provider=connection.system,
-                topic=topic,
-                provider_event_id=provider_event_id or None,
-                body_sha256=digest,
-                body=body,
-                headers=headers,
-                signature_verified=True,
-                remote_addr=remote_addr,
-            )
-    except IntegrityError:
-        return _duplicate(connection, provider_event_id, digest).event
+    event, first = _store(
+        connection,
+        body=body,
+        headers=headers,
+        provider_event_id=provider_event_id,
+        topic=topic,
+        signature_verified=True,
+        remote_addr=remote_addr,
+    )
+    if not first:
+        return _duplicate(event).event
     _refuse(event, message, field_name)
     return event
 
@@ -142,30 +132,43 @@ def store_raw(
 
     A repeat (same ``provider_event_id``) counts a delivery on the first copy.
     """
+    event, first = _store(
+        connection,
+        body=body,
+        headers=headers,
+        provider_event_id=provider_event_id,
+        topic=topic,
+        signature_verified=signature_verified,
+        remote_addr=remote_addr,
+    )
+    return event if first else _duplicate(event).event
+
+
+def _store(connection: Connection, *, body: bytes, provider_event_id, **fields):
+    """(the new event, True), or (the first copy of this delivery, False)."""
+    digest = body_hash(body)
     try:
         with transaction.atomic():
-            return InboundEvent.objects.create(
+            event = InboundEvent.objects.create(
                 connection=connection,
                 provider=connection.system,
-                topic=topic,
-                provider_event_id=provider_event_id,
-                body_sha256=body_hash(body),
+                provider_event_id=provider_event_id or None,
+                body_sha256=digest,
                 body=body,
-                headers=headers,
-                signature_verified=signature_verified,
-                remote_addr=remote_addr,
+                **fields,
             )
+            return event, True
     except IntegrityError:
-        return _duplicate(connection, provider_event_id, body_hash(body)).event
+        lookup = (
+            {"provider_event_id": provider_event_id}
+            if provider_event_id
+            else {"provider_event_id__isnull": True, "body_sha256": digest}
+        )
+        return InboundEvent.objects.get(connection=connection, **lookup), False
 
 
-def _duplicate(connection, provider_event_id, digest) -> Accepted:
-    lookup = (
-        {"provider_event_id": provider_event_id}
-        if provider_event_id
-        else {"provider_event_id__isnull": True, "body_sha256": digest}
-    )
-    existing = InboundEvent.objects.get(connection=connection, **lookup)
+def _duplicate(existing: InboundEvent) -> Accepted:
+    """A repeat delivery: counted on the first copy, answered with its outcome."""
     InboundEvent.objects.filter(pk=existing.pk).update(deliveries=F("deliveries") + 1)
     return Accepted(
         event=existing,
