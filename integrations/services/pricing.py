@@ -22,13 +22,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
 from integrations.connectors.sage100 import keys
+from integrations.connectors.sage100.reader import chunks, marks
 from integrations.engine.errors import ValidationFailed
 
 UNIT_PRICE = Decimal("0.0001")  # SO_SalesOrderDetail.UnitPrice: 4 decimals
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 MODES = ("salesforce", "sage_price_level", "sage_with_tolerance")
-CHUNK = 50  # item codes per IN (...)
 
 
 def unit_price(value: Decimal) -> Decimal:
@@ -144,23 +144,23 @@ def sage_prices(
     """
     codes = sorted({keys.item_code(code) for code in item_codes})
     items: dict[str, dict] = {}
-    for chunk in _chunks(codes):
+    for chunk in chunks(codes):
         rows = reader.select(
             "CI_Item",
             "SELECT ItemCode, StandardUnitPrice, StandardUnitCost FROM CI_Item "
-            f"WHERE ItemCode IN ({_marks(len(chunk))})",
+            f"WHERE ItemCode IN ({marks(len(chunk))})",
             chunk,
         )
         items.update({row["ItemCode"]: row for row in rows})
     rules: dict[str, dict] = {}
     if price_level and items:
         level = str(price_level).strip().upper()
-        for chunk in _chunks(sorted(items)):
+        for chunk in chunks(sorted(items)):
             rows = reader.select(
                 "IM_PriceCode",
                 "SELECT ItemCode, PricingMethod, DiscountMarkup1 FROM IM_PriceCode "
                 "WHERE PriceCodeRecord = '1' AND CustomerPriceLevel = ? "
-                f"AND ItemCode IN ({_marks(len(chunk))})",
+                f"AND ItemCode IN ({marks(len(chunk))})",
                 [level, *chunk],
             )
             rules.update({row["ItemCode"]: row for row in rows})
@@ -194,12 +194,3 @@ def _apply(item: Mapping, rule: Mapping | None) -> Decimal:
 
 def _dec(value) -> Decimal:
     return ZERO if value in (None, "") else Decimal(str(value))
-
-
-def _chunks(values: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)

@@ -78,12 +78,14 @@ class CreditPosition:
         )
 
 
-def _chunks(values: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+def chunks(values: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    """``values`` in slices of ``size``, one ``IN (...)`` each."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
 
-def _marks(count: int) -> str:
+def marks(count: int) -> str:
+    """The ``?, ?, ...`` placeholders of an ``IN (...)`` of ``count`` values."""
     return ", ".join("?" * count)
 
 
@@ -236,8 +238,8 @@ class Sage100Reader:
         """Items by code, in batches; codes Sage does not have are left out."""
         wanted = sorted({keys.item_code(code) for code in codes})
         found: dict[str, dict] = {}
-        for chunk in _chunks(wanted):
-            sql = f"SELECT * FROM CI_Item WHERE ItemCode IN ({_marks(len(chunk))})"
+        for chunk in chunks(wanted):
+            sql = f"SELECT * FROM CI_Item WHERE ItemCode IN ({marks(len(chunk))})"
             for row in self.select("CI_Item", sql, chunk):
                 found[row["ItemCode"]] = row
         return found
@@ -263,10 +265,10 @@ class Sage100Reader:
             batches = [
                 (
                     f"SELECT {columns} FROM IM_ItemWarehouse WHERE ItemCode IN "
-                    f"({_marks(len(chunk))})" + "".join(f" AND {w}" for w in where),
+                    f"({marks(len(chunk))})" + "".join(f" AND {w}" for w in where),
                     [*chunk, *params],
                 )
-                for chunk in _chunks(codes)
+                for chunk in chunks(codes)
             ]
         rows = []
         for sql, batch_params in batches:
@@ -309,10 +311,10 @@ class Sage100Reader:
         """Open orders' headers by number, in batches; closed ones are left out."""
         wanted = sorted({keys.sales_order_no(number) for number in numbers})
         found: dict[str, dict] = {}
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             sql = (
                 "SELECT * FROM SO_SalesOrderHeader "
-                f"WHERE SalesOrderNo IN ({_marks(len(chunk))})"
+                f"WHERE SalesOrderNo IN ({marks(len(chunk))})"
             )
             for row in self.select("SO_SalesOrderHeader", sql, chunk):
                 found[row["SalesOrderNo"]] = row
