@@ -120,6 +120,11 @@ class Run:
     def options(self) -> dict:
         return self.flow_config.options
 
+    def option(self, name: str, default: Any) -> Any:
+        """The flow's option ``name``; ``default`` when it is unset or blank."""
+        value = (self.options or {}).get(name)
+        return default if value in (None, "") else value
+
     @cached_property
     def mappings(self) -> list[FieldMapping]:
         return list(self.flow_config.mappings.filter(enabled=True))

@@ -31,11 +31,6 @@ COLLECTION_SIZE = 200
 SOBJECT_BY_PREFIX = {"006": "Opportunity", "801": "Order"}
 
 
-def option(run: Run, name: str, default: Any) -> Any:
-    value = (run.options or {}).get(name)
-    return default if value in (None, "") else value
-
-
 def _change_spec(body: Any, table: str) -> RecordSpec:
     if not isinstance(body, dict) or not isinstance(body.get("key"), dict):
         raise ValidationFailed("A change event needs a key object.", field="key")
@@ -103,7 +98,7 @@ class Sage100OrderStatusToSalesforce(Flow):
 
     def transform(self, run: Run, raw: Any) -> dict:
         row = raw.get("row") or raw.get("history") or {}
-        column = option(run, "reference_column", "UDF_SF_OPPORTUNITY_ID")
+        column = run.option("reference_column", "UDF_SF_OPPORTUNITY_ID")
         record_id = str(row.get(column) or _salesforce_reference(row))
         sobject = SOBJECT_BY_PREFIX.get(record_id[:3])
         if sobject is None:
@@ -122,20 +117,25 @@ class Sage100OrderStatusToSalesforce(Flow):
             document["sales_order_no"] for document in documents
         )
         records = []
+        statuses: dict[str, str] = {}  # one lookup per status code, not per order
         for document in documents:
             row = current.get(document["sales_order_no"])
             if row is None:
-                status = option(run, "removed_status", REMOVED_STATUS)
+                status = run.option("removed_status", REMOVED_STATUS)
             else:
                 code = str(row.get("OrderStatus") or "")
-                status = run.xref("status", code) or DEFAULT_STATUS.get(code, "Open")
+                if code not in statuses:
+                    statuses[code] = run.xref("status", code) or DEFAULT_STATUS.get(
+                        code, "Open"
+                    )
+                status = statuses[code]
             record = {
                 "attributes": {"type": document["sobject"]},
                 "id": document["id"],
-                option(run, "order_number_field", "Sage_Order_No__c"): document[
+                run.option("order_number_field", "Sage_Order_No__c"): document[
                     "sales_order_no"
                 ],
-                option(run, "status_field", "Sage_Order_Status__c"): status,
+                run.option("status_field", "Sage_Order_Status__c"): status,
             }
             if run.mappings and row is not None:
                 # Sage UDFs → Salesforce custom fields: the way back.
@@ -167,8 +167,8 @@ class Sage100InventoryToSalesforce(Flow):
 
     def load_batch(self, runs: list[Run], documents: list[dict]) -> list:
         run = runs[0]
-        sobject = option(run, "sobject", "Inventory_Level__c")
-        external = option(run, "external_id_field", "ExternalID__c")
+        sobject = run.option("sobject", "Inventory_Level__c")
+        external = run.option("external_id_field", "ExternalID__c")
         current = {
             (row["ItemCode"], row["WarehouseCode"]): row
             for row in run.source.reader.quantities(
@@ -176,7 +176,7 @@ class Sage100InventoryToSalesforce(Flow):
             )
         }
         formula = None
-        if option(run, "available_formula", ""):
+        if run.option("available_formula", ""):
             formula = parse_formula(run.options["available_formula"])
         records = []
         for document in documents:
@@ -201,15 +201,15 @@ class Sage100InventoryToSalesforce(Flow):
             available = sum((s * amounts[name] for s, name in formula), Decimal(0))
         fields = {
             external: f"{document['item']}|{document['warehouse']}",
-            option(run, "warehouse_field", "Warehouse_Code__c"): document["warehouse"],
-            option(run, "on_hand_field", "Quantity_On_Hand__c"): float(
+            run.option("warehouse_field", "Warehouse_Code__c"): document["warehouse"],
+            run.option("on_hand_field", "Quantity_On_Hand__c"): float(
                 amounts["on_hand"]
             ),
-            option(run, "available_field", "Quantity_Available__c"): float(available),
+            run.option("available_field", "Quantity_Available__c"): float(available),
         }
-        product_key = option(run, "product_external_id_field", "")
+        product_key = run.option("product_external_id_field", "")
         if product_key:
             # A lookup by the product's own external id: no query for its Id.
-            relationship = option(run, "product_relationship", "Product__r")
+            relationship = run.option("product_relationship", "Product__r")
             fields[relationship] = {product_key: document["item"]}
         return fields

@@ -52,11 +52,6 @@ ACCOUNT_FIELDS = (
 )  # fmt: skip
 
 
-def option(run: Run, name: str, default: Any) -> Any:
-    value = (run.options or {}).get(name)
-    return default if value in (None, "") else value
-
-
 class SalesforceToSage100Order(Flow):
     """The steps Opportunity and Order share; subclasses name the objects."""
 
@@ -143,9 +138,9 @@ class SalesforceToSage100Order(Flow):
         described = {f["name"] for f in run.source.describe(self.sobject)["fields"]}
         header = {
             "Id", "Name", "AccountId", self.trigger_field, self.date_field,
-            option(run, "order_number_field", "Sage_Order_No__c"),
+            run.option("order_number_field", "Sage_Order_No__c"),
             *(f"Account.{name}" for name in ACCOUNT_FIELDS),
-            f"Account.{option(run, 'account_external_id_field', 'ExternalID__c')}",
+            f"Account.{run.option('account_external_id_field', 'ExternalID__c')}",
             *self.extra_fields(run, described),
         }  # fmt: skip
         line_fields = {"Id", "Quantity", "UnitPrice", "Product2.ProductCode"}
@@ -208,14 +203,14 @@ class SalesforceToSage100Order(Flow):
                 f"{self.sobject} {_label(raw)} has no product lines.",
                 field=self.line_relationship,
             )
-        external_field = option(run, "account_external_id_field", "ExternalID__c")
+        external_field = run.option("account_external_id_field", "ExternalID__c")
         bill_to = _address(account, "Billing")
         ship_to = (
             _address(account, "Shipping") if account.get("ShippingStreet") else bill_to
         )
         order_date = str(raw.get(self.date_field) or date.today().isoformat())[:10]
-        number_field = option(run, "order_number_field", "Sage_Order_No__c")
-        default_currency = option(run, "salesforce_currency", "USD")
+        number_field = run.option("order_number_field", "Sage_Order_No__c")
+        default_currency = run.option("salesforce_currency", "USD")
         document = {
             "reference": raw["Id"],
             "source": {"type": self.sobject, "id": raw["Id"], "name": _label(raw)},
@@ -312,7 +307,7 @@ class SalesforceToSage100Order(Flow):
                 raise ReferenceMissing(
                     f"Account {account['name']} points to Sage 100 customer {bound}, "
                     "which does not exist: correct the account's "
-                    f"{option(run, 'account_external_id_field', 'ExternalID__c')} or "
+                    f"{run.option('account_external_id_field', 'ExternalID__c')} or "
                     "the customer cross-reference.",
                     field="account.external_id",
                 )
@@ -335,7 +330,7 @@ class SalesforceToSage100Order(Flow):
             phone=account["phone"],
             email=account["email"],
         )
-        thresholds = option(run, "match", {})
+        thresholds = run.option("match", {})
         verdicts = _verdicts(run, account["id"])
         same = [key for key, verdict in verdicts.items() if verdict == "same"]
         if same:  # a person said which customer this account is
@@ -376,9 +371,7 @@ class SalesforceToSage100Order(Flow):
         return None
 
     def _lines(self, run: Run, reader, document: dict) -> list[dict]:
-        rules = item_codes.ItemCodeRules.from_options(
-            option(run, item_codes.OPTION, {})
-        )
+        rules = item_codes.ItemCodeRules.from_options(run.option(item_codes.OPTION, {}))
         resolutions = []
         for index, line in enumerate(document["lines"]):
             where = f"lines.{index}.product_code"
@@ -415,7 +408,7 @@ class SalesforceToSage100Order(Flow):
         return self._priced(run, reader, document, resolutions, warehouse)
 
     def _warehouse(self, run: Run, reader) -> str:
-        code = keys.warehouse_code(option(run, "warehouse", "000"), "options.warehouse")
+        code = keys.warehouse_code(run.option("warehouse", "000"), "options.warehouse")
         rows = reader.select(
             "IM_Warehouse",
             "SELECT WarehouseCode FROM IM_Warehouse WHERE WarehouseCode = ?",
@@ -430,7 +423,7 @@ class SalesforceToSage100Order(Flow):
         return code
 
     def _priced(self, run, reader, document, resolutions, warehouse) -> list[dict]:
-        policy = pricing.PricingPolicy.from_options(option(run, "pricing", {}))
+        policy = pricing.PricingPolicy.from_options(run.option("pricing", {}))
         sage_prices = {}
         if policy.mode != "salesforce":
             sage_prices = pricing.sage_prices(
@@ -438,7 +431,7 @@ class SalesforceToSage100Order(Flow):
                 [r.code_out for r in resolutions],
                 price_level=policy.price_level,
             )
-        sage_currency = option(run, "sage_currency", "USD")
+        sage_currency = run.option("sage_currency", "USD")
         on = date.fromisoformat(document["order_date"])
         lines = []
         for index, (line, resolution) in enumerate(
@@ -492,7 +485,7 @@ class SalesforceToSage100Order(Flow):
             **{k: v for k, v in document["ship_to"].items() if v},
             **document.get("header_fields", {}),
         }
-        column = option(run, "reference_column", "UDF_SF_OPPORTUNITY_ID")
+        column = run.option("reference_column", "UDF_SF_OPPORTUNITY_ID")
         header[column] = document["reference"]
         lines = []
         for line, source in zip(resolved["lines"], document["lines"], strict=True):
@@ -558,7 +551,7 @@ class SalesforceToSage100Order(Flow):
 
     def _created_meanwhile(self, run: Run, document: dict) -> dict | None:
         reader = run.target.reader
-        column = option(run, "customer_reference_column", "")
+        column = run.option("customer_reference_column", "")
         if column:
             row = reader.customer_by_udf(column, document["account"]["id"])
             if row is not None:
@@ -568,15 +561,15 @@ class SalesforceToSage100Order(Flow):
     def _new_customer(self, run: Run, document: dict) -> dict:
         reader, agent = run.target.reader, run.target.agent
         account = document["account"]
-        rule = option(run, "customer_no_rule", {"mode": "sequence", "prefix": "SF"})
-        division = keys.division(option(run, "division", "01"), "options.division")
+        rule = run.option("customer_no_rule", {"mode": "sequence", "prefix": "SF"})
+        division = keys.division(run.option("division", "01"), "options.division")
         number = customer_matching.next_customer_no(reader, rule, name=account["name"])
         values = {
             "ARDivisionNo": division,
             "CustomerNo": number,
             "CustomerName": account["name"][:30],
             **{k: v for k, v in document["customer_address"].items() if v},
-            **option(run, "customer_defaults", {}),
+            **run.option("customer_defaults", {}),
             **document.get("customer_fields", {}),
         }
         if account["phone"]:
@@ -584,7 +577,7 @@ class SalesforceToSage100Order(Flow):
         if account["email"]:
             values["EmailAddress"] = account["email"][:250]
         reference = None
-        column = option(run, "customer_reference_column", "")
+        column = run.option("customer_reference_column", "")
         if column:
             values[column] = account["id"]
             reference = {"column": column, "value": account["id"]}
@@ -604,10 +597,10 @@ class SalesforceToSage100Order(Flow):
             {
                 "attributes": {"type": self.sobject},
                 "id": run.record.source_id,
-                option(run, "order_number_field", "Sage_Order_No__c"): target_ids[
+                run.option("order_number_field", "Sage_Order_No__c"): target_ids[
                     "sales_order_no"
                 ],
-                option(run, "status_field", "Sage_Order_Status__c"): salesforce_status(
+                run.option("status_field", "Sage_Order_Status__c"): salesforce_status(
                     run, target_ids.get("order_status", "")
                 ),
             }
@@ -617,7 +610,7 @@ class SalesforceToSage100Order(Flow):
                 {
                     "attributes": {"type": "Account"},
                     "id": target_ids["account_id"],
-                    option(run, "account_external_id_field", "ExternalID__c"): (
+                    run.option("account_external_id_field", "ExternalID__c"): (
                         target_ids["customer"]
                     ),
                 }
