@@ -32,7 +32,6 @@ from __future__ import annotations
 import hmac
 import json
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, transaction
 from django.http import HttpResponse
@@ -43,10 +42,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations import signing
 from integrations.api.errors import error_response
 from integrations.api.serializers import ErrorSerializer, InboundAcceptedSerializer
-from integrations.api.views import UNSTORED_HEADERS, _inbound_answer
+from integrations.api.views import (
+    UNSTORED_HEADERS,
+    _inbound_answer,
+    signed_request,
+    stored_headers,
+)
 from integrations.engine.errors import ValidationFailed
 from integrations.models import Connection, ConnectionStatus
 from integrations.services import inbox, salesforce_events
@@ -60,11 +63,7 @@ UNSTORED = UNSTORED_HEADERS | {SECRET_HEADER.lower()}
 
 
 def _stored_headers(request: Request) -> dict:
-    return {
-        name: value
-        for name, value in request.headers.items()
-        if name.lower() not in UNSTORED
-    }
+    return stored_headers(request, UNSTORED)
 
 
 def _fault(status: int, message: str, code: str = "Client") -> HttpResponse:
@@ -283,34 +282,10 @@ class CalloutView(APIView):
     permission_classes = [AllowAny]
 
     def post(self, request: Request, connection_slug: str) -> Response:
-        try:
-            raw = request.body
-        except RequestDataTooBig:
-            return error_response(413, "The body is too large.", "body")
-        try:
-            connection = Connection.objects.get(slug=connection_slug)
-        except Connection.DoesNotExist:
-            message = f"No connection has the slug {connection_slug!r}."
-            return error_response(404, message, "connection_slug")
-        try:
-            signing.verify(
-                connection.signing_secret,
-                raw,
-                request.headers.get(SIGNATURE_HEADER),
-                tolerance=settings.LEDGERBRIDGE["SIGNATURE_TOLERANCE_SECONDS"],
-            )
-        except signing.SignatureInvalid as exc:
-            said = str(exc).replace(signing.HEADER, SIGNATURE_HEADER)
-            response = error_response(401, said, SIGNATURE_HEADER)
-            response["WWW-Authenticate"] = SIGNATURE_HEADER
-            return response
-        if connection.status == ConnectionStatus.DISABLED:
-            return error_response(
-                403,
-                f"The connection {connection.slug!r} is disabled, so it accepts no "
-                "events. An administrator can enable it again.",
-                "connection_slug",
-            )
+        signed = signed_request(request, connection_slug, SIGNATURE_HEADER)
+        if isinstance(signed, Response):
+            return signed
+        raw, connection = signed
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

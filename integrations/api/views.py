@@ -220,51 +220,71 @@ class InboundView(APIView):
     permission_classes = [AllowAny]
 
     def post(self, request: Request, connection_slug: str) -> Response:
-        try:
-            raw = request.body  # the exact bytes that were signed
-        except RequestDataTooBig:
-            return error_response(413, "The body is too large.", "body")
-        try:
-            connection = Connection.objects.get(slug=connection_slug)
-        except Connection.DoesNotExist:
-            message = f"No connection has the slug {connection_slug!r}."
-            return error_response(404, message, "connection_slug")
-        try:
-            signing.verify(
-                connection.signing_secret,
-                raw,
-                request.headers.get(signing.HEADER),
-                tolerance=settings.LEDGERBRIDGE["SIGNATURE_TOLERANCE_SECONDS"],
-            )
-        except signing.SignatureInvalid as exc:
-            response = error_response(401, str(exc), signing.HEADER)
-            response["WWW-Authenticate"] = signing.HEADER
-            return response
-        # Checked after the signature, so only the sender learns the state.
-        if connection.status == ConnectionStatus.DISABLED:
-            return error_response(
-                403,
-                f"The connection {connection.slug!r} is disabled, so it accepts no "
-                "events. An administrator can enable it again.",
-                "connection_slug",
-            )
+        signed = signed_request(request, connection_slug)
+        if isinstance(signed, Response):
+            return signed
+        raw, connection = signed
         refused = _header_too_long(request)
         if refused is not None:
             return refused
         accepted = inbox.accept(
             connection,
             body=raw,
-            headers={
-                name: value
-                for name, value in request.headers.items()
-                if name.lower() not in UNSTORED_HEADERS
-            },
+            headers=stored_headers(request),
             provider_event_id=request.headers.get(EVENT_ID_HEADER) or None,
             topic=request.headers.get(TOPIC_HEADER, ""),
             signature_verified=True,
             remote_addr=request.META.get("REMOTE_ADDR") or None,
         )
         return _inbound_answer(accepted)
+
+
+def signed_request(
+    request: Request, connection_slug: str, signature_header: str = signing.HEADER
+) -> tuple[bytes, Connection] | Response:
+    """The raw body and its connection once the body's signature (in
+    ``signature_header``) is checked, or the answer refusing the request."""
+    try:
+        raw = request.body  # the exact bytes that were signed
+    except RequestDataTooBig:
+        return error_response(413, "The body is too large.", "body")
+    try:
+        connection = Connection.objects.get(slug=connection_slug)
+    except Connection.DoesNotExist:
+        message = f"No connection has the slug {connection_slug!r}."
+        return error_response(404, message, "connection_slug")
+    try:
+        signing.verify(
+            connection.signing_secret,
+            raw,
+            request.headers.get(signature_header),
+            tolerance=settings.LEDGERBRIDGE["SIGNATURE_TOLERANCE_SECONDS"],
+        )
+    except signing.SignatureInvalid as exc:
+        said = str(exc).replace(signing.HEADER, signature_header)
+        response = error_response(401, said, signature_header)
+        response["WWW-Authenticate"] = signature_header
+        return response
+    # Checked after the signature, so only the sender learns the state.
+    if connection.status == ConnectionStatus.DISABLED:
+        return error_response(
+            403,
+            f"The connection {connection.slug!r} is disabled, so it accepts no "
+            "events. An administrator can enable it again.",
+            "connection_slug",
+        )
+    return raw, connection
+
+
+def stored_headers(
+    request: Request, unstored: frozenset[str] = UNSTORED_HEADERS
+) -> dict:
+    """The request's headers as kept with the event: credentials left out."""
+    return {
+        name: value
+        for name, value in request.headers.items()
+        if name.lower() not in unstored
+    }
 
 
 def _header_too_long(request: Request) -> Response | None:
