@@ -10,7 +10,6 @@ the same id so the receiver can de-duplicate.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 import requests
 
 from integrations import signing
+from integrations.sandbox.salesforce.delivery import BackgroundSender, backoff
 from integrations.sandbox.salesforce.events import ChangeEvent
 
 SIGNATURE_HEADER = "X-Salesforce-Signature"
@@ -53,8 +53,10 @@ class Callout:
     statuses: list = field(default_factory=list)
 
 
-class CalloutSender:
+class CalloutSender(BackgroundSender):
     """Send each matching change as a signed callout until a 2xx answer."""
+
+    thread_name = "callouts"
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class CalloutSender:
         max_attempts: int = 10,
         timeout: float = 10.0,
     ) -> None:
+        super().__init__()
         self.rules = list(rules)
         self.secret = secret
         self.retry_initial = retry_initial
@@ -79,9 +82,6 @@ class CalloutSender:
         self.pending: list[Callout] = []
         self.delivered: list[Callout] = []
         self.failed: list[Callout] = []
-        self._condition = threading.Condition()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         org.on_change(self._on_change)
 
     def _on_change(self, change: ChangeEvent) -> None:
@@ -122,17 +122,6 @@ class CalloutSender:
             self._condition.notify_all()
         return [callout.event_id for callout in again]
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="callouts", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        with self._condition:
-            self._condition.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
     def _run(self) -> None:
         while not self._stop.is_set():
             now = time.monotonic()
@@ -152,5 +141,5 @@ class CalloutSender:
                     self.pending.remove(due)
                     self.failed.append(due)
                 else:
-                    delay = self.retry_initial * 2 ** (due.attempts - 1)
-                    due.next_attempt = time.monotonic() + min(delay, self.retry_max)
+                    delay = backoff(due.attempts, self.retry_initial, self.retry_max)
+                    due.next_attempt = time.monotonic() + delay

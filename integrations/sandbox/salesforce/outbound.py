@@ -11,7 +11,6 @@ than the give-up age (24 hours in Salesforce). Delivery is at least once.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from xml.sax.saxutils import escape
 
 import requests
 
+from integrations.sandbox.salesforce.delivery import BackgroundSender, backoff
 from integrations.sandbox.salesforce.events import ChangeEvent
 from integrations.sandbox.salesforce.ids import make_id
 
@@ -139,13 +139,15 @@ def acknowledged(body: bytes) -> bool:
     return ack is not None and (ack.text or "").strip() == "true"
 
 
-class OutboundMessenger:
+class OutboundMessenger(BackgroundSender):
     """Queue notifications from the org's changes and deliver them until acked.
 
     ``ca_bundle``: the CA our endpoint's certificate is checked against;
     ``client_cert``: (cert path, key path) to present, when the listener
     requires a client certificate.
     """
+
+    thread_name = "outbound messages"
 
     def __init__(
         self,
@@ -160,6 +162,7 @@ class OutboundMessenger:
         timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.org = org
         self.rules = list(rules)
         self.retry_initial = retry_initial
@@ -177,9 +180,6 @@ class OutboundMessenger:
         self._acknowledged: dict[str, Pending] = {}
         self.dropped: list[str] = []
         self._numbers = itertools.count(1)
-        self._condition = threading.Condition()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         org.on_change(self._on_change)
 
     def _on_change(self, change: ChangeEvent) -> None:
@@ -223,19 +223,6 @@ class OutboundMessenger:
             self.pending.extend(again)
             self._condition.notify_all()
         return [item.notification_id for item in again]
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name="outbound messages", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        with self._condition:
-            self._condition.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -303,5 +290,5 @@ class OutboundMessenger:
         with self._condition:
             for item in batch:
                 item.attempts += 1
-                delay = self.retry_initial * 2 ** (item.attempts - 1)
-                item.next_attempt = now + min(delay, self.retry_max)
+                delay = backoff(item.attempts, self.retry_initial, self.retry_max)
+                item.next_attempt = now + delay
