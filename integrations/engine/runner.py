@@ -218,15 +218,19 @@ def _save_state(record: SyncRecord):
     return save
 
 
-def _execute(record: SyncRecord, attempt: SyncAttempt) -> str:
-    started = time.monotonic()
-    run = Run(
+def _run_for(record: SyncRecord, attempt: SyncAttempt) -> Run:
+    return Run(
         record=record,
         flow_config=record.flow_config,
         attempt=attempt,
         state=dict(record.step_state or {}),
         save_state=_save_state(record),
     )
+
+
+def _execute(record: SyncRecord, attempt: SyncAttempt) -> str:
+    started = time.monotonic()
+    run = _run_for(record, attempt)
     steps: list[str] = []
     try:
         flow = registry.get(record.flow)
@@ -270,13 +274,7 @@ def _execute_batch(claimed: list[tuple[SyncRecord, SyncAttempt]]) -> str:
     ready: list[tuple[Run, list, object]] = []
     outcomes = []
     for record, attempt in claimed:
-        run = Run(
-            record=record,
-            flow_config=record.flow_config,
-            attempt=attempt,
-            state=dict(record.step_state or {}),
-            save_state=_save_state(record),
-        )
+        run = _run_for(record, attempt)
         steps: list[str] = []
         try:
             if flow.is_up_to_date(run):
