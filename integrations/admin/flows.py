@@ -85,16 +85,7 @@ class FieldMappingForm(forms.ModelForm):
 
     class Meta:
         model = FieldMapping
-        fields = [
-            "position",
-            "source_field",
-            "target_field",
-            "transform",
-            "transform_args",
-            "default",
-            "required",
-            "enabled",
-        ]
+        fields = list(flow_versions.MAPPING_FIELDS)
 
     def clean(self):
         cleaned = super().clean()
@@ -118,16 +109,7 @@ class FieldMappingInline(admin.TabularInline):
             "widget": forms.TextInput(attrs={"size": 18, "class": "lb-args"})
         },
     }
-    fields = (
-        "position",
-        "source_field",
-        "target_field",
-        "transform",
-        "transform_args",
-        "default",
-        "required",
-        "enabled",
-    )
+    fields = flow_versions.MAPPING_FIELDS
 
 
 class DesignerForm(ScheduleRuleMixin, forms.ModelForm):
