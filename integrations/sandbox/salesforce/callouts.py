@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import requests
 
 from integrations import signing
-from integrations.sandbox.salesforce.delivery import BackgroundSender, backoff
+from integrations.sandbox.delivery import BackgroundSender, backoff
 from integrations.sandbox.salesforce.events import ChangeEvent
 
 SIGNATURE_HEADER = "X-Salesforce-Signature"

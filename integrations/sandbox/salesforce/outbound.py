@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 import requests
 
-from integrations.sandbox.salesforce.delivery import BackgroundSender, backoff
+from integrations.sandbox.delivery import BackgroundSender, backoff
 from integrations.sandbox.salesforce.events import ChangeEvent
 from integrations.sandbox.salesforce.ids import make_id
 

@@ -1,6 +1,7 @@
-"""What the org's push senders (Outbound Messages, callouts) share.
+"""What the simulators' push senders share (Salesforce Outbound Messages and
+callouts, Shopify and Xero webhooks).
 
-Each queues work from the org's changes and delivers it on one background
+Each queues work from its system's changes and delivers it on one background
 thread, retrying with exponential backoff until the receiver takes it.
 """
 
