@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from integrations.api import sage100, salesforce, views
+from integrations.api import sage100, salesforce, shopify, views, xero
 
 app_name = "api"
 
@@ -21,6 +21,16 @@ urlpatterns = [
         "inbound/salesforce/<slug:connection_slug>/events",
         salesforce.CalloutView.as_view(),
         name="salesforce-events",
+    ),
+    path(
+        "inbound/xero/<slug:connection_slug>/webhook",
+        xero.WebhookView.as_view(),
+        name="xero-webhook",
+    ),
+    path(
+        "inbound/shopify/<slug:connection_slug>/webhook",
+        shopify.ShopifyWebhookView.as_view(),
+        name="shopify-webhook",
     ),
     path(
         "inbound/<slug:connection_slug>/",

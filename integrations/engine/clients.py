@@ -84,3 +84,13 @@ def _load_builtin() -> None:
                 GenericSettings.from_connection(settings, credentials), **kw
             ),
         )
+    if "shopify" not in _builders:
+        from integrations.connectors.shopify.client import ShopifyClient
+        from integrations.connectors.shopify.settings import ShopifySettings
+
+        register(
+            "shopify",
+            lambda settings, credentials, **kw: ShopifyClient(
+                ShopifySettings.from_connection(settings, credentials), **kw
+            ),
+        )

@@ -1,0 +1,1 @@
+"""Shopify: webhook secret and the Admin REST API client for write-back."""

@@ -1,0 +1,1 @@
+"""A simulated Shopify shop: orders, signed webhooks and the Admin REST API."""

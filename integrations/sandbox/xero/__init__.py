@@ -1,0 +1,1 @@
+"""A local stand-in for Xero (so far: its webhooks)."""
