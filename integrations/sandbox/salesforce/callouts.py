@@ -10,7 +10,6 @@ the same id so the receiver can de-duplicate.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 import requests
 
 from integrations import signing
-from integrations.sandbox.delivery import BackgroundSender, backoff
+from integrations.sandbox.delivery import RetryQueue
 from integrations.sandbox.salesforce.events import ChangeEvent
 
 SIGNATURE_HEADER = "X-Salesforce-Signature"
@@ -53,7 +52,7 @@ class Callout:
     statuses: list = field(default_factory=list)
 
 
-class CalloutSender(BackgroundSender):
+class CalloutSender(RetryQueue):
     """Send each matching change as a signed callout until a 2xx answer."""
 
     thread_name = "callouts"
@@ -70,18 +69,14 @@ class CalloutSender(BackgroundSender):
         max_attempts: int = 10,
         timeout: float = 10.0,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            retry_initial=retry_initial, retry_max=retry_max, max_attempts=max_attempts
+        )
         self.rules = list(rules)
         self.secret = secret
-        self.retry_initial = retry_initial
-        self.retry_max = retry_max
-        self.max_attempts = max_attempts
         self.timeout = timeout
         self.session = requests.Session()
         self.session.verify = ca_bundle
-        self.pending: list[Callout] = []
-        self.delivered: list[Callout] = []
-        self.failed: list[Callout] = []
         org.on_change(self._on_change)
 
     def _on_change(self, change: ChangeEvent) -> None:
@@ -110,36 +105,3 @@ class CalloutSender(BackgroundSender):
         except requests.RequestException:
             return None
         return response.status_code
-
-    def redeliver(self) -> list[str]:
-        """Send every delivered callout again, with its id and body (a lost 2xx,
-        or a Flow that ran twice); returns the event ids sent again."""
-        with self._condition:
-            again, self.delivered = self.delivered, []
-            for callout in again:
-                callout.attempts, callout.next_attempt = 0, 0.0
-            self.pending.extend(again)
-            self._condition.notify_all()
-        return [callout.event_id for callout in again]
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            now = time.monotonic()
-            with self._condition:
-                due = next((c for c in self.pending if c.next_attempt <= now), None)
-                if due is None:
-                    self._condition.wait(0.05 if self.pending else 1.0)
-                    continue
-            status = self.send(due)
-            due.statuses.append(status)
-            due.attempts += 1
-            with self._condition:
-                if status is not None and 200 <= status < 300:
-                    self.pending.remove(due)
-                    self.delivered.append(due)
-                elif due.attempts >= self.max_attempts:
-                    self.pending.remove(due)
-                    self.failed.append(due)
-                else:
-                    delay = backoff(due.attempts, self.retry_initial, self.retry_max)
-                    due.next_attempt = time.monotonic() + delay

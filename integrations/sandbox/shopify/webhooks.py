@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from integrations.sandbox.delivery import BackgroundSender, backoff
+from integrations.sandbox.delivery import RetryQueue
 from integrations.sandbox.shopify.shop import Shop, ShopEvent
 
 API_VERSION = "2025-01"
@@ -53,7 +53,7 @@ class Delivery:
     statuses: list = field(default_factory=list)
 
 
-class WebhookSender(BackgroundSender):
+class WebhookSender(RetryQueue):
     """Deliver the shop's events to its subscriptions until each gets a 2xx."""
 
     thread_name = "shopify-webhooks"
@@ -70,19 +70,19 @@ class WebhookSender(BackgroundSender):
         max_retries: int = MAX_RETRIES,
         total_timeout: float = TOTAL_TIMEOUT,
     ) -> None:
-        super().__init__()
+        # The first try and then ``max_retries`` retries.
+        super().__init__(
+            retry_initial=retry_initial,
+            retry_max=retry_max,
+            max_attempts=max_retries + 1,
+        )
         self.shop = shop
         self.subscriptions = list(subscriptions)
         self.secret = secret
-        self.retry_initial = retry_initial
-        self.retry_max = retry_max
         self.max_retries = max_retries
         self.total_timeout = total_timeout
         self.session = requests.Session()
         self.session.verify = ca_bundle
-        self.pending: list[Delivery] = []
-        self.delivered: list[Delivery] = []
-        self.failed: list[Delivery] = []
         shop.on_event(self._on_event)
 
     def _on_event(self, event: ShopEvent) -> None:
@@ -130,36 +130,3 @@ class WebhookSender(BackgroundSender):
         if time.monotonic() - started > self.total_timeout:
             return None
         return response.status_code
-
-    def redeliver(self) -> list[str]:
-        """Send every delivered webhook again, unchanged (Shopify delivers at
-        least once); returns the event ids sent again."""
-        with self._condition:
-            again, self.delivered = self.delivered, []
-            for delivery in again:
-                delivery.attempts, delivery.next_attempt = 0, 0.0
-            self.pending.extend(again)
-            self._condition.notify_all()
-        return [delivery.event_id for delivery in again]
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            now = time.monotonic()
-            with self._condition:
-                due = next((d for d in self.pending if d.next_attempt <= now), None)
-                if due is None:
-                    self._condition.wait(0.05 if self.pending else 1.0)
-                    continue
-            status = self.send(due)
-            due.statuses.append(status)
-            due.attempts += 1
-            with self._condition:
-                if status is not None and 200 <= status < 300:
-                    self.pending.remove(due)
-                    self.delivered.append(due)
-                elif due.attempts > self.max_retries:  # first try + 8 retries
-                    self.pending.remove(due)
-                    self.failed.append(due)
-                else:
-                    delay = backoff(due.attempts, self.retry_initial, self.retry_max)
-                    due.next_attempt = time.monotonic() + delay
