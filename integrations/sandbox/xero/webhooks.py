@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 import requests
 
 from integrations.sandbox.delivery import BackgroundSender, backoff
+from integrations.sandbox.xero.contract import check_webhook_payload
 
 SIGNATURE_HEADER = "x-xero-signature"
 API_URL = "https://api.xero.com/api.xro/2.0"
@@ -288,3 +289,96 @@ class WebhookSender(BackgroundSender):
                 else:
                     delay = backoff(due.attempts, self.retry_initial, self.retry_max)
                     due.next_attempt = time.monotonic() + delay
+
+
+class EventBatcher(BackgroundSender):
+    """Organisation changes → Xero's batches: one per organisation, sent when
+    its first event is ``window`` seconds old, through a ``WebhookSender``.
+
+    Events wait until the subscription has passed its intent to receive; the
+    batcher runs the check itself (again every ``intent_retry`` seconds while
+    it fails). Each batch is checked against ``xero-webhooks.yaml`` before it
+    goes; a problem is reported to ``on_problem``. CREDITNOTE events carry
+    ``data`` {Type, Status}, which ``details(tenant, category, id)`` supplies.
+    """
+
+    thread_name = "xero-webhook-batcher"
+
+    def __init__(
+        self,
+        sender: WebhookSender,
+        *,
+        api_url: str = API_URL,
+        window: float = 1.0,
+        intent_retry: float = 5.0,
+        details=None,
+        on_problem=None,
+    ) -> None:
+        super().__init__()
+        self.sender = sender
+        self.api_url = api_url
+        self.window = window
+        self.intent_retry = intent_retry
+        self.details = details
+        self.on_problem = on_problem
+        self.pending: dict[str, list[dict]] = {}
+        self.first_at: dict[str, float] = {}
+        self.published: list[Delivery] = []
+        self._last_intent = float("-inf")
+
+    def listener(self, tenant_id: str):
+        """The ``on_change(category, event_type, resource_id)`` for one
+        organisation's books."""
+
+        def on_change(category: str, event_type: str, resource_id: str) -> None:
+            data = None
+            if category == "CREDITNOTE" and self.details is not None:
+                data = self.details(tenant_id, category, resource_id)
+            built = event(
+                category,
+                event_type,
+                tenant_id=tenant_id,
+                resource_id=resource_id,
+                data=data,
+                api_url=self.api_url,
+            )
+            with self._condition:
+                self.pending.setdefault(tenant_id, []).append(built)
+                self.first_at.setdefault(tenant_id, time.monotonic())
+                self._condition.notify_all()
+
+        return on_change
+
+    def _due(self, now: float) -> list[str]:
+        return [t for t, first in self.first_at.items() if now - first >= self.window]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._condition:
+                due = self._due(time.monotonic())
+                if not due:
+                    self._condition.wait(0.05 if self.pending else 1.0)
+                    continue
+            if self.sender.status != "OK":
+                if time.monotonic() - self._last_intent < self.intent_retry:
+                    with self._condition:
+                        self._condition.wait(0.05)
+                    continue
+                self._last_intent = time.monotonic()
+                if not self.sender.intent_to_receive():
+                    continue
+            for tenant_id in due:
+                with self._condition:
+                    events = self.pending.pop(tenant_id, [])
+                    self.first_at.pop(tenant_id, None)
+                if events:
+                    self._publish(events)
+
+    def _publish(self, events: list[dict]) -> None:
+        problems = check_webhook_payload(
+            payload(events, max(self.sender.next_sequence, 1))
+        )
+        if problems and self.on_problem is not None:
+            for problem in problems:
+                self.on_problem(problem)
+        self.published.append(self.sender.publish(events))
