@@ -49,6 +49,12 @@ ROUTES = [
      "update_order_status", ("status",)),
     ("POST", r"/v1/purchase-orders", "create_purchase_order", ("header", "lines")),
     ("POST", r"/v1/cash-receipts", "record_cash_receipt", ("values",)),
+    ("PATCH", r"/v1/items/(?P<item_code>[^/]+)", "update_item", ("values",)),
+    ("POST", r"/v1/vendors", "create_vendor", ("values",)),
+    ("PATCH", r"/v1/vendors/(?P<division>[^/]+)/(?P<vendor_no>[^/]+)",
+     "update_vendor", ("values",)),
+    ("POST", r"/v1/ap-invoices", "create_ap_invoice", ("header",)),
+    ("POST", r"/v1/ap-payments", "record_ap_payment", ("values",)),
 ]  # fmt: skip
 _COMPILED = [(m, re.compile(f"^{p}$"), op, f) for m, p, op, f in ROUTES]
 # BOIError code -> (HTTP status, Retry-After seconds or None)

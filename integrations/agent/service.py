@@ -27,7 +27,15 @@ OBJECTS = {
     "create_sales_order": "SO_SalesOrder",
     "create_purchase_order": "PO_PurchaseOrder",
     "record_cash_receipt": "AR_CashReceipts",
+    "create_vendor": "AP_Vendor",
+    "create_ap_invoice": "AP_Invoice",
+    # Facts name no AP payment object; Sage's manual check entry is
+    # AP_ManualCheck_bus (Sage's 4.40 file layouts) [INFERRED].
+    "record_ap_payment": "AP_ManualCheck",
 }
+# Vendor documents: another vendor's bill or check with the same number is
+# not ours, so their references are scoped to the vendor.
+VENDOR_SCOPE = ("APDivisionNo", "VendorNo")
 MAX_KEY_LENGTH = 200
 # Writes that make a new record: repeating one whose outcome is unknown could
 # make a second, so without a reference to look for it the agent must not guess.
@@ -174,7 +182,7 @@ class AgentService:
             lines,
             idempotency_key,
             reference,
-            scope=("APDivisionNo", "VendorNo"),
+            scope=VENDOR_SCOPE,
         )
 
     def _document(self, operation, write, header, lines, key, reference, *, scope):
@@ -199,6 +207,67 @@ class AgentService:
             idempotency_key,
             {"values": values},
             lambda: self.backend.record_cash_receipt(values),
+            reference,
+        )
+
+    def update_item(self, item_code, values, *, idempotency_key) -> dict:
+        item_code = _text(item_code, "item_code")
+        values = _values(values, "values")
+        return self._run(
+            "update_item",
+            idempotency_key,
+            {"item_code": item_code, "values": values},
+            lambda: self.backend.update_item(item_code, values),
+        )
+
+    def create_vendor(self, values, *, idempotency_key, reference=None) -> dict:
+        values = _values(values, "values")
+        reference = _attach(_reference(reference), values, "values")
+        return self._run(
+            "create_vendor",
+            idempotency_key,
+            {"values": values},
+            lambda: self.backend.create_vendor(values),
+            reference,
+        )
+
+    def update_vendor(self, division, vendor_no, values, *, idempotency_key) -> dict:
+        division = _text(division, "division")
+        vendor_no = _text(vendor_no, "vendor_no")
+        values = _values(values, "values")
+        return self._run(
+            "update_vendor",
+            idempotency_key,
+            {"division": division, "vendor_no": vendor_no, "values": values},
+            lambda: self.backend.update_vendor(division, vendor_no, values),
+        )
+
+    def create_ap_invoice(self, header, *, idempotency_key, reference=None) -> dict:
+        """A bill as a Sage user enters it (the demo's and tests' purchase cycle)."""
+        header = _values(header, "header")
+        reference = _scoped(
+            _attach(_reference(reference), header, "header"), header, VENDOR_SCOPE
+        )
+        return self._run(
+            "create_ap_invoice",
+            idempotency_key,
+            {"header": header},
+            lambda: self.backend.create_ap_invoice(header),
+            reference,
+        )
+
+    def record_ap_payment(self, values, *, idempotency_key, reference=None) -> dict:
+        """A payment (e.g. from Xero) against one open AP invoice; with a
+        reference (its CheckNo), a repeat finds the first payment."""
+        values = _values(values, "values")
+        reference = _scoped(
+            _attach(_reference(reference), values, "values"), values, VENDOR_SCOPE
+        )
+        return self._run(
+            "record_ap_payment",
+            idempotency_key,
+            {"values": values},
+            lambda: self.backend.record_ap_payment(values),
             reference,
         )
 

@@ -22,12 +22,16 @@ KEYS = {
     "PO_PurchaseOrder": ("PurchaseOrderNo",),
     "AR_CashReceiptsDeposit": ("DepositNo",),
     "AR_CashReceipts": ("DepositNo", "ARDivisionNo", "CustomerNo", "CheckNo"),
+    "AP_Vendor": ("APDivisionNo", "VendorNo"),
+    "AP_Invoice": ("APDivisionNo", "VendorNo", "InvoiceNo"),
+    "AP_ManualCheck": ("BankCode", "CheckNo"),
 }
 COUNTERS = {
     "nGetNextSalesOrderNo": "0000124",
     "nGetNextPurchaseOrderNo": "0000311",
     "nGetNextCustomerNo": "0000042",
     "nGetNextDepositNo": "00007",
+    "nGetNextVendorNo": "0000019",
 }
 
 

@@ -65,6 +65,21 @@ SPECS = {
         Spec("AR_CashReceipts", "A/R", "AR_CashReceipts_ui",
              ("DepositNo", "ARDivisionNo", "CustomerNo", "CheckNo"),
              read_back=("TransactionDate", "PostingAmt"), line_read_back=()),
+        # The facts name none of the A/P business objects below. The names,
+        # keys and tasks follow Sage's own file layouts (4.40: AP_Vendor_bus
+        # keyed APDivisionNo+VendorNo; AP_Invoice_bus keyed
+        # APDivisionNo+VendorNo+InvoiceNo; AP_ManualCheck_bus keyed
+        # BankCode+CheckNo) and the AR_Customer pattern for the task and
+        # counter names [INFERRED].
+        Spec("AP_Vendor", "A/P", "AP_Vendor_ui", ("APDivisionNo", "VendorNo"),
+             read_back=("VendorName", "TermsCode"), next_number="nGetNextVendorNo"),
+        Spec("AP_Invoice", "A/P", "AP_Invoice_ui",
+             ("APDivisionNo", "VendorNo", "InvoiceNo"),
+             read_back=("InvoiceDate", "InvoiceDueDate", "TermsCode"),
+             line_read_back=("LineKey",)),
+        Spec("AP_ManualCheck", "A/P", "AP_ManualCheck_ui", ("BankCode", "CheckNo"),
+             first=("APDivisionNo", "VendorNo"), read_back=("CheckDate", "CheckAmt"),
+             line_read_back=()),
     )
 }  # fmt: skip
 LINE_FIRST = ("ItemCode",)
@@ -85,6 +100,7 @@ class BOIBackend:
         *,
         com: com_.ComPort | None = None,
         today: Callable[[], date] = date.today,
+        bank_code: str = "",
     ) -> None:
         self.home = home
         self.company = company.strip().upper()
@@ -92,6 +108,7 @@ class BOIBackend:
         self._password = password
         self.com = com if com is not None else com_.Win32Com()
         self.today = today
+        self.bank_code = bank_code  # A/P checks' bank when the call names none
 
     def __repr__(self) -> str:
         return f"BOIBackend(home={self.home!r}, company={self.company!r})"
@@ -219,6 +236,81 @@ class BOIBackend:
                     self._remove_deposit(script, oss, deposit_no)
                 raise
         return WriteResult(spec.object, key, record, lines, warnings)
+
+    def update_item(self, item_code: str, values: dict[str, Any]) -> WriteResult:
+        code = item_code.strip().upper()
+        return self._update(
+            SPECS["CI_ItemCode"], {"ItemCode": code}, values, what=f"Item {code}"
+        )
+
+    def create_vendor(self, values: dict[str, Any]) -> WriteResult:
+        values = dict(values)
+        division = _required(values, "APDivisionNo")
+        number = str(values.pop("VendorNo", "") or "").strip().upper()
+        return self._create(
+            SPECS["AP_Vendor"], {"APDivisionNo": division}, values, number=number
+        )
+
+    def update_vendor(self, division: str, vendor_no: str, values) -> WriteResult:
+        key = {"APDivisionNo": division, "VendorNo": vendor_no.upper()}
+        return self._update(
+            SPECS["AP_Vendor"], key, values, what=f"Vendor {division}-{vendor_no}"
+        )
+
+    def create_ap_invoice(self, header: dict[str, Any]) -> WriteResult:
+        """A bill in A/P invoice entry (``AP_Invoice_bus``).
+
+        The hub's bill carries one expense account, ``ExpenseAcctKey``; Sage
+        wants it as a distribution line (``AccountKey`` + ``DistributionAmt``
+        [INFERRED names]) for the invoice amount. ``find`` browses
+        ``AP_Invoice_svc``, i.e. bills still in entry; once posted, a bill is
+        in ``AP_OpenInvoice``, which the hub reads over ODBC.
+        """
+        header = dict(header)
+        key = {
+            "APDivisionNo": _required(header, "APDivisionNo"),
+            "VendorNo": _required(header, "VendorNo").upper(),
+            "InvoiceNo": _required(header, "InvoiceNo").upper(),
+        }
+        account = str(header.pop("ExpenseAcctKey", "") or "").strip()
+        lines = None
+        if account:
+            amount = header.get("InvoiceAmt", 0)
+            lines = [{"AccountKey": account, "DistributionAmt": amount}]
+        return self._create(SPECS["AP_Invoice"], key, header, lines)
+
+    def record_ap_payment(self, values: dict[str, Any]) -> WriteResult:
+        """A manual check (``AP_ManualCheck_bus``) paying one open invoice.
+
+        The agent's names map to the check's: ``PaymentDate`` → ``CheckDate``,
+        ``PaymentAmount`` → ``CheckAmt`` and the line's ``AmountPaid``
+        [INFERRED line name]; ``BankCode`` comes from the values or the
+        backend's ``bank_code`` option.
+        """
+        values = dict(values)
+        bank = str(values.pop("BankCode", "") or self.bank_code).strip().upper()
+        if not bank:
+            raise BOIError(
+                "Required field BankCode is missing (set the boi backend's "
+                "bank_code option).",
+                column="BankCode",
+            )
+        key = {"BankCode": bank, "CheckNo": _required(values, "CheckNo")}
+        invoice_no = _required(values, "InvoiceNo").upper()
+        amount = values.pop("PaymentAmount", None)
+        if amount in (None, ""):
+            raise BOIError(
+                "Required field PaymentAmount is missing.", column="PaymentAmount"
+            )
+        header = {
+            "APDivisionNo": _required(values, "APDivisionNo"),
+            "VendorNo": _required(values, "VendorNo").upper(),
+            "CheckDate": values.pop("PaymentDate", None) or self._day(),
+            "CheckAmt": amount,
+            **values,
+        }
+        lines = [{"InvoiceNo": invoice_no, "AmountPaid": amount}]
+        return self._create(SPECS["AP_ManualCheck"], key, header, lines)
 
     # -- shared sequences ---------------------------------------------------------
     def _create(
@@ -368,4 +460,7 @@ def _label(spec: Spec) -> str:
         "CI_ItemCode": "Item",
         "SO_SalesOrder": "Sales order",
         "PO_PurchaseOrder": "Purchase order",
+        "AP_Vendor": "Vendor",
+        "AP_Invoice": "AP invoice",
+        "AP_ManualCheck": "Check",
     }.get(spec.object, spec.object)

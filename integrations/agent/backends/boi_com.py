@@ -35,7 +35,8 @@ NUMERIC = frozenset(
         "UnitPrice", "UnitCost", "ExtensionAmt", "LineDiscountPercent", "TaxableAmt",
         "NonTaxableAmt", "SalesTaxAmt", "FreightAmt", "DiscountAmt", "DepositAmt",
         "PostingAmt", "AmountPosted", "ReorderPointQty", "EconomicOrderQty",
-        "MinimumOrderQty", "MaximumOnHandQty",
+        "MinimumOrderQty", "MaximumOnHandQty", "InvoiceAmt", "CheckAmt",
+        "AmountPaid", "DistributionAmt",
     )
 )  # fmt: skip
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")

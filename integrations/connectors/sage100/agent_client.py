@@ -122,6 +122,41 @@ class AgentClient:
         body = {"idempotency_key": idempotency_key, "values": values}
         return self._write("POST", "/v1/cash-receipts", body, reference)
 
+    def update_item(
+        self, item_code: str, values: dict, *, idempotency_key: str
+    ) -> dict[str, Any]:
+        body = {"idempotency_key": idempotency_key, "values": values}
+        return self._write("PATCH", f"/v1/items/{_segment(item_code)}", body)
+
+    def create_vendor(
+        self, values: dict, *, idempotency_key: str, reference: dict | None = None
+    ) -> dict[str, Any]:
+        body = {"idempotency_key": idempotency_key, "values": values}
+        return self._write("POST", "/v1/vendors", body, reference)
+
+    def update_vendor(
+        self, division: str, vendor_no: str, values: dict, *, idempotency_key: str
+    ) -> dict[str, Any]:
+        path = f"/v1/vendors/{_segment(division)}/{_segment(vendor_no)}"
+        body = {"idempotency_key": idempotency_key, "values": values}
+        return self._write("PATCH", path, body)
+
+    def create_ap_invoice(
+        self, header: dict, *, idempotency_key: str, reference: dict | None = None
+    ) -> dict[str, Any]:
+        """A bill entered in Sage (AP_OpenInvoice): the demo's purchase cycle."""
+        body = {"idempotency_key": idempotency_key, "header": header}
+        return self._write("POST", "/v1/ap-invoices", body, reference)
+
+    def record_ap_payment(
+        self, values: dict, *, idempotency_key: str, reference: dict | None = None
+    ) -> dict[str, Any]:
+        """Pay one open AP invoice: ``APDivisionNo``, ``VendorNo``, ``InvoiceNo``,
+        ``PaymentAmount``, ``PaymentDate``, ``CheckNo`` (the payment reference;
+        pass it as ``reference`` too, so a repeat finds the first payment)."""
+        body = {"idempotency_key": idempotency_key, "values": values}
+        return self._write("POST", "/v1/ap-payments", body, reference)
+
     # -- the wire ---------------------------------------------------------------
     def _write(self, method, path, body, reference=None) -> dict[str, Any]:
         if reference is not None:

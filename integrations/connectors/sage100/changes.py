@@ -29,6 +29,7 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "AR_InvoiceHistoryHeader": ("InvoiceNo", "HeaderSeqNo"),
     "AP_Vendor": ("APDivisionNo", "VendorNo"),
     "PO_PurchaseOrderHeader": ("PurchaseOrderNo",),
+    "AP_OpenInvoice": ("APDivisionNo", "VendorNo", "InvoiceNo"),
 }
 # Where a row goes when it leaves its table: an order that is no longer in
 # SO_SalesOrderHeader was invoiced-and-closed or deleted; its history says which.

@@ -131,8 +131,41 @@ TABLES: dict[str, tuple[StandardColumn, ...]] = {
     "AP_Vendor": (
         _s("APDivisionNo", 2), _s("VendorNo", 7, "upper-case"), _s("VendorName"),
         *ADDRESS,
-        _s("TermsCode", 2), _s("Reference"), _s("TaxpayerIDSSN", 9),
+        _s("TelephoneNo", 17), _s("EmailAddress", 250),
+        _s("TermsCode", 2), _s("Reference", 15), _s("TaxpayerIDSSN", 9),
         _n("CurrentBalance", "set by Sage"),
+        *STAMPS,
+    ),
+    "AP_OpenInvoice": (
+        _s("APDivisionNo", 2), _s("VendorNo", 7, "upper-case"),
+        _s("InvoiceNo", 10, "the vendor's own number"), _d("InvoiceDate", "required"),
+        _d("InvoiceDueDate", "from the vendor's terms when blank"),
+        _n("InvoiceAmt"), _n("Balance", "set by Sage; payments lower it"),
+        _s("ExpenseAcctKey", 9, "GL_Account key"),
+        _s("PurchaseOrderNo", 7, "the PO it bills, if any"),
+        *STAMPS,
+    ),
+    "PO_PurchaseOrderHeader": (
+        _s("PurchaseOrderNo", 7, "7 digits, set by Sage"), _d("PurchaseOrderDate"),
+        _s("OrderStatus", 1, "N new, O open, B back ordered, R received, "
+           "C completed, X cancelled"),
+        _s("APDivisionNo", 2), _s("VendorNo", 7), _s("ShipToCode", 4),
+        _s("WarehouseCode", 3), _s("TermsCode", 2), _d("RequiredExpireDate"),
+        _s("Comment"), _n("TaxableAmt", "set by Sage"),
+        _n("NonTaxableAmt", "set by Sage"), _n("FreightAmt"),
+        *STAMPS,
+    ),
+    "PO_PurchaseOrderDetail": (
+        _s("PurchaseOrderNo", 7), _s("LineKey", 6, "set by Sage"),
+        _s("LineSeqNo", 14, "set by Sage"), _s("ItemCode", 30, "upper-case"),
+        _s("ItemType", 1), _s("ItemCodeDesc"), _s("WarehouseCode", 3),
+        _n("QuantityOrdered"), _n("QuantityReceived"), _s("UnitOfMeasure", 4),
+        _n("UnitCost"), _n("ExtensionAmt"), _d("RequiredDate"),
+    ),
+    "GL_Account": (
+        _s("AccountKey", 9, "internal key"),
+        _s("Account", 13, "printable number, e.g. 4000-00-00"),
+        _s("AccountDesc"), _s("AccountType", 3), _s("Status", 1, "A or I"),
         *STAMPS,
     ),
 }  # fmt: skip

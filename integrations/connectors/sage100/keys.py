@@ -71,6 +71,12 @@ def vendor_no(value: object, field: str = "VendorNo") -> str:
     return _code(value, 7, field)
 
 
+def ap_invoice_no(value: object, field: str = "InvoiceNo") -> str:
+    """An A/P invoice number is the vendor's own: 10 characters, upper-case,
+    never zero-filled (SAGE100-FACTS.md section 2 keys it with the vendor)."""
+    return _code(value, 10, field)
+
+
 def _charnum(value: object, length: int, field: str) -> str:
     """CHARNUM: digits are zero-filled; letters (a site's own prefixes) are kept.
 

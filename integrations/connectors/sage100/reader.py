@@ -13,12 +13,12 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from integrations.connectors.base import CallLog, Throttle, no_log
-from integrations.connectors.sage100 import keys
+from integrations.connectors.sage100 import changes, keys
 from integrations.connectors.sage100.odbc import OdbcReader
 from integrations.connectors.sage100.settings import (
     QUANTITIES,
@@ -361,6 +361,111 @@ class Sage100Reader:
                     row["_table"] = table
             found.extend(rows)
         return found
+
+    # -- what changed (SAGE100-FACTS.md section 6) ---------------------------
+    def changed_since(self, table: str, since: datetime) -> list[dict]:
+        """Rows of ``table`` stamped at or after ``since`` (Sage-local, naive),
+        oldest first, ties by key: the change feeds' query (``changes.py``).
+
+        Stamps miss bulk changes; a change feed's reconciliation catches those.
+        """
+        if not isinstance(since, datetime):
+            raise ValidationFailed(
+                "since must be a date and time on the Sage server's clock.",
+                field="since",
+            )
+        rows = changes.rows_changed_since(self, table, since)
+        rows.sort(key=lambda row: (changes.stamp(row), changes.key_text(table, row)))
+        return rows
+
+    def customers_changed_since(self, since: datetime) -> list[dict]:
+        return self.changed_since("AR_Customer", since)
+
+    def items_changed_since(self, since: datetime) -> list[dict]:
+        return self.changed_since("CI_Item", since)
+
+    def vendors_changed_since(self, since: datetime) -> list[dict]:
+        return self.changed_since("AP_Vendor", since)
+
+    def ap_invoices_changed_since(self, since: datetime) -> list[dict]:
+        """Open A/P invoices entered or paid since ``since`` (a payment stamps
+        the invoice). A fully paid invoice stays on file with a zero balance
+        until Sage purges it."""
+        return self.changed_since("AP_OpenInvoice", since)
+
+    def purchase_orders_changed_since(
+        self, since: datetime, *, lines: bool = True
+    ) -> list[dict]:
+        """PO headers stamped since ``since``; each with its ``lines`` unless
+        ``lines=False``. Detail rows carry no stamps: the header's stands for
+        the order."""
+        headers = self.changed_since("PO_PurchaseOrderHeader", since)
+        if lines and headers:
+            found = self._po_lines([h["PurchaseOrderNo"] for h in headers])
+            for header in headers:
+                header["lines"] = found.get(header["PurchaseOrderNo"], [])
+        return headers
+
+    # -- vendors and purchasing ----------------------------------------------
+    def vendor(self, division: str, vendor_no: str) -> dict | None:
+        return self._one(
+            "AP_Vendor",
+            "SELECT * FROM AP_Vendor WHERE APDivisionNo = ? AND VendorNo = ?",
+            [keys.division(division, "APDivisionNo"), keys.vendor_no(vendor_no)],
+        )
+
+    def purchase_order(self, number: str) -> dict | None:
+        """A purchase order's header with its ``lines`` in display order."""
+        number = keys.purchase_order_no(number)
+        header = self._one(
+            "PO_PurchaseOrderHeader",
+            "SELECT * FROM PO_PurchaseOrderHeader WHERE PurchaseOrderNo = ?",
+            [number],
+        )
+        if header is None:
+            return None
+        header["lines"] = self._po_lines([number]).get(number, [])
+        return header
+
+    def _po_lines(self, numbers: Sequence[str]) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        for chunk in chunks(sorted(set(numbers))):
+            sql = (
+                "SELECT * FROM PO_PurchaseOrderDetail "
+                f"WHERE PurchaseOrderNo IN ({marks(len(chunk))}) "
+                "ORDER BY PurchaseOrderNo, LineSeqNo, LineKey"
+            )
+            for row in self.select("PO_PurchaseOrderDetail", sql, chunk):
+                found.setdefault(row["PurchaseOrderNo"], []).append(row)
+        return found
+
+    def ap_open_invoice(
+        self, division: str, vendor_no: str, invoice_no: str
+    ) -> dict | None:
+        """One open A/P invoice by its full key; the invoice number is the
+        vendor's own (ten characters, upper-case), not a Sage counter."""
+        return self._one(
+            "AP_OpenInvoice",
+            "SELECT * FROM AP_OpenInvoice "
+            "WHERE APDivisionNo = ? AND VendorNo = ? AND InvoiceNo = ?",
+            [
+                keys.division(division, "APDivisionNo"),
+                keys.vendor_no(vendor_no),
+                keys.ap_invoice_no(invoice_no),
+            ],
+        )
+
+    def gl_accounts(self, *, active_only: bool = False) -> list[dict]:
+        """The chart of accounts: ``AccountKey`` (internal), ``Account`` (the
+        printable number), ``AccountDesc``, ``AccountType``, ``Status``."""
+        sql = (
+            "SELECT AccountKey, Account, AccountDesc, AccountType, Status "
+            "FROM GL_Account ORDER BY AccountKey"
+        )
+        rows = self.select("GL_Account", sql)
+        if active_only:
+            rows = [row for row in rows if (row.get("Status") or "A") == "A"]
+        return rows
 
     # -- the schema ----------------------------------------------------------
     def udf_columns(self, table: str) -> list[dict]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from integrations.agent.backends.base import BOIError, Reference, WriteResult
-from integrations.sandbox.sage100 import orders, receipts, rules, store
+from integrations.sandbox.sage100 import orders, payables, receipts, rules, store
 from integrations.sandbox.sage100.database import CompanyDatabase, server_now
 from integrations.sandbox.sage100.faults import Faults
 from integrations.sandbox.sage100.schema import TABLES
@@ -34,8 +34,15 @@ OBJECTS = {
     "CI_Item": ("CI_Item", None),
     "SO_SalesOrder": ("SO_SalesOrderHeader", "SO_SalesOrderDetail"),
     "PO_PurchaseOrder": ("PO_PurchaseOrderHeader", "PO_PurchaseOrderDetail"),
+    "AP_Vendor": ("AP_Vendor", None),
+    "AP_Invoice": ("AP_OpenInvoice", None),
 }
+# Checks live in the simulator's own bookkeeping (payables.py), not a Sage table.
+PAYMENT_OBJECT = "AP_ManualCheck"
 CUSTOMER = "AR_Customer"
+# Item columns the object keeps itself or that name the record: update_item
+# refuses them (read-only columns are refused by the schema already).
+ITEM_FIXED = ("ItemCode", "ItemType")
 ITEM_DEFAULTS = {
     "ItemType": "1",
     "ProductType": "F",
@@ -145,6 +152,9 @@ class SimulatorBackend:
         An order that was closed is found in ``SO_SalesOrderHistoryHeader``.
         """
         name = object_name.removesuffix("_bus")
+        if name == PAYMENT_OBJECT:
+            with self._object() as txn:
+                return payables.find_payment(txn, reference)
         if name not in OBJECTS:
             raise BOIError(
                 f"There is no business object {object_name}.", column=object_name
@@ -250,6 +260,62 @@ class SimulatorBackend:
             return WriteResult(
                 "CI_ItemCode", key, txn.record("CI_Item", txn.get("CI_Item", key))
             )
+
+    def update_item(self, item_code: str, values: dict[str, Any]) -> WriteResult:
+        """Edit an item's description, prices, categories, status... never its
+        code or type, nor what Sage keeps itself (costs, quantities, dates)."""
+        with self._object() as txn:
+            key = txn.normalise_key("CI_Item", {"ItemCode": item_code})
+            row = txn.get("CI_Item", key)
+            if row is None:
+                raise BOIError(
+                    f"Item {key['ItemCode']} is not on file.",
+                    code="not_found",
+                    column="ItemCode",
+                )
+            data = txn.apply("CI_Item", values)
+            for name in ITEM_FIXED:
+                if name in data and data[name] != row[name]:
+                    raise rules.invalid(name)
+            if "DefaultWarehouseCode" in data:
+                store.warehouse(
+                    txn, data["DefaultWarehouseCode"], column="DefaultWarehouseCode"
+                )
+            if data.get("PrimaryVendorNo"):
+                division = (
+                    data.get("PrimaryAPDivisionNo")
+                    or row["PrimaryAPDivisionNo"]
+                    or "00"
+                )
+                store.vendor(txn, division, data["PrimaryVendorNo"])
+            txn.check_unlocked("CI_Item", key)
+            txn.update("CI_Item", key, data)
+            return WriteResult(
+                "CI_ItemCode",
+                key,
+                txn.record("CI_Item", txn.get("CI_Item", key)),
+                created=False,
+            )
+
+    # -- vendors and payables --------------------------------------------------
+    def create_vendor(self, values: dict[str, Any]) -> WriteResult:
+        with self._object() as txn:
+            return payables.create_vendor(txn, values)
+
+    def update_vendor(
+        self, division: str, vendor_no: str, values: dict[str, Any]
+    ) -> WriteResult:
+        with self._object() as txn:
+            return payables.update_vendor(txn, division, vendor_no, values)
+
+    def create_ap_invoice(self, header: dict[str, Any]) -> WriteResult:
+        with self._object() as txn:
+            return payables.create_invoice(txn, header)
+
+    def record_ap_payment(self, values: dict[str, Any]) -> WriteResult:
+        """A check paying one open AP invoice (see ``payables.record_payment``)."""
+        with self._object() as txn:
+            return payables.record_payment(txn, values)
 
     # -- orders --------------------------------------------------------------
     def create_sales_order(

@@ -496,6 +496,11 @@ TABLES: dict[str, Table] = {
                 _d("InvoiceDueDate"),
                 _n("InvoiceAmt"),
                 _n("Balance"),
+                # [INFERRED] The facts name no AP distribution table, so a bill
+                # keeps one expense account (a GL_Account key, like the
+                # SalesAcctKey family) and the PO it was billed against.
+                _s("ExpenseAcctKey", 9),
+                doc_no("PurchaseOrderNo"),
             ],
         ),
         _table(
@@ -573,6 +578,14 @@ TABLES: dict[str, Table] = {
             "PO_Options",
             ["ModuleCode"],
             [_s("ModuleCode", 3), doc_no("NextPurchaseOrderNo")],
+        ),
+        # Vendor numbering, as AR_Options numbers customers [INFERRED: the
+        # facts give no vendor counter; a company without the row or with
+        # numbering off needs a VendorNo on every new vendor].
+        _table(
+            "AP_Options",
+            ["ModuleCode"],
+            [_s("ModuleCode", 3), _s("NextVendorNo", 7), _yn("AutoNumberVendors")],
         ),
         _table(
             "AR_CashReceiptsDeposit",

@@ -92,6 +92,7 @@ def seed(
         _items(rows)
         seed_activity.invoices(rows)
         seed_activity.orders(rows)
+        seed_activity.ap_invoices(rows)
         con.execute(
             "UPDATE SY_Company SET CompanyName = ?",
             ("ABC Distribution and Service Corp.",),
@@ -276,6 +277,10 @@ def _counters(con, rows: Rows) -> None:
     con.execute(
         "UPDATE PO_Options SET NextPurchaseOrderNo = ?",
         (after("PO_PurchaseOrderHeader", "PurchaseOrderNo"),),
+    )
+    con.execute(
+        "INSERT OR REPLACE INTO AP_Options "
+        "(ModuleCode, NextVendorNo, AutoNumberVendors) VALUES ('A/P', '0000001', 'Y')"
     )
 
 

@@ -1,9 +1,12 @@
-"""The demo company's activity: posted and open invoices, open orders.
+"""The demo company's activity: posted and open invoices, open orders, bills.
 
 Kept consistent the way Sage keeps it: a customer's ``CurrentBalance`` is the
 sum of its open invoice balances (past-due parts also counted in the aging
 categories), ``OpenOrderAmt`` and the item-warehouse quantities on sales and
-purchase order are the sums of the open orders.
+purchase order are the sums of the open orders, and a vendor's
+``CurrentBalance`` is the sum of its open A/P invoices.
+
+``purchase_cycle`` plays one more purchase during a demo, through the agent.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from integrations.sandbox.sage100.seed_data import TERMS
 
 if TYPE_CHECKING:
+    from integrations.sandbox.sage100.database import CompanyDatabase
     from integrations.sandbox.sage100.seed import Rows
+
+# GL_Account keys of the seeded chart (seed_data.GL, numbered from 1).
+INVENTORY_ACCOUNT, RENT_ACCOUNT = "000000003", "000000012"
 
 
 def invoices(rows: Rows) -> None:
@@ -208,3 +215,95 @@ def orders(rows: Rows) -> None:
     for place in rows.tables["IM_ItemWarehouse"]:
         for name in ("QuantityOnSalesOrder", "QuantityOnPurchaseOrder"):
             place[name] = f"{Decimal(place[name]):.4f}"
+
+
+def ap_invoices(rows: Rows) -> None:
+    """Vendors' bills: most purchase orders billed in full, some rent bills,
+    a few partly paid, so procure-to-pay has open balances to show."""
+    terms = {code: days for code, _, days, _, _ in TERMS}
+    vendors = {(v["APDivisionNo"], v["VendorNo"]): v for v in rows.tables["AP_Vendor"]}
+    bills = []
+    for order in rows.tables["PO_PurchaseOrderHeader"][:8]:
+        bills.append(
+            (
+                (order["APDivisionNo"], order["VendorNo"]),
+                Decimal(order["NonTaxableAmt"]),
+                INVENTORY_ACCOUNT,
+                order["PurchaseOrderNo"],
+            )
+        )
+    for vendor in rows.tables["AP_Vendor"][10:16]:
+        amount = rows.money(400, 2500)
+        key = (vendor["APDivisionNo"], vendor["VendorNo"])
+        bills.append((key, amount, RENT_ACCOUNT, ""))
+    for n, (key, amount, account, order_no) in enumerate(bills):
+        vendor = vendors[key]
+        invoiced = rows.today - timedelta(days=rows.rng.randint(1, 45))
+        due = invoiced + timedelta(days=terms[vendor["TermsCode"]])
+        paid = rows.money(1, float(amount) / 2) if n % 4 == 1 else Decimal(0)
+        rows.add(
+            "AP_OpenInvoice",
+            APDivisionNo=key[0],
+            VendorNo=key[1],
+            InvoiceNo=f"{rows.rng.choice(('INV', 'B', 'A'))}{70000 + n * 37}",
+            InvoiceDate=invoiced.isoformat(),
+            InvoiceDueDate=due.isoformat(),
+            InvoiceAmt=f"{amount}",
+            Balance=f"{amount - paid}",
+            ExpenseAcctKey=account,
+            PurchaseOrderNo=order_no,
+            DateCreated=invoiced.isoformat(),
+        )
+        vendor["CurrentBalance"] = (
+            f"{Decimal(vendor['CurrentBalance']) + amount - paid}"
+        )
+
+
+def purchase_cycle(
+    agent: Any, db: CompanyDatabase, *, day: date, tag: str
+) -> tuple[dict, dict]:
+    """One purchase during the demo: a purchase order for a vendor's item, then
+    the vendor's bill for it, both entered through the agent as a Sage user
+    would. ``agent`` is an ``AgentClient``; ``tag`` (up to 10 characters, e.g.
+    ``"D0001"``) makes the bill's number and the writes' idempotency keys, so
+    playing the same tag twice writes nothing new.
+    """
+    with db.connect() as con:
+        found = con.execute(
+            "SELECT i.ItemCode, i.StandardUnitCost, i.PrimaryAPDivisionNo, "
+            "i.PrimaryVendorNo FROM CI_Item i JOIN AP_Vendor v "
+            "ON v.APDivisionNo = i.PrimaryAPDivisionNo "
+            "AND v.VendorNo = i.PrimaryVendorNo "
+            "WHERE i.ItemType = '1' AND i.InactiveItem = 'N' AND i.UseInPO = 'Y' "
+            "ORDER BY i.ItemCode"
+        ).fetchall()
+    if not found:
+        raise ValueError(f"Company {db.company} has no item with a vendor on file.")
+    item, cost, division, vendor_no = found[sum(map(ord, tag)) % len(found)]
+    quantity = 5 + sum(map(ord, tag)) % 20
+    order = agent.create_purchase_order(
+        {
+            "APDivisionNo": division,
+            "VendorNo": vendor_no,
+            "PurchaseOrderDate": day.isoformat(),
+            "Comment": f"Demo purchase {tag}",
+        },
+        [{"ItemCode": item, "QuantityOrdered": quantity}],
+        idempotency_key=f"demo-po-{tag}",
+        reference={"column": "Comment", "value": f"Demo purchase {tag}"},
+    )
+    amount = Decimal(str(cost or 0)) * quantity
+    bill = agent.create_ap_invoice(
+        {
+            "APDivisionNo": division,
+            "VendorNo": vendor_no,
+            "InvoiceNo": tag,
+            "InvoiceDate": day.isoformat(),
+            "InvoiceAmt": f"{amount:.2f}",
+            "ExpenseAcctKey": INVENTORY_ACCOUNT,
+            "PurchaseOrderNo": order["key"]["PurchaseOrderNo"],
+        },
+        idempotency_key=f"demo-bill-{tag}",
+        reference={"column": "InvoiceNo", "value": tag},
+    )
+    return order, bill
