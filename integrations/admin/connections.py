@@ -19,6 +19,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
 
+from integrations.admin import xero_connect
 from integrations.admin.connection_secrets import (
     SECRET_FIELDS,
     SecretFields,
@@ -137,6 +138,9 @@ class ConnectionAdmin(DjangoObjectActions, SecretsAdminMixin, SimpleHistoryAdmin
     class Media:
         css = {"all": ["integrations/dashboard.css"]}
 
+    def get_urls(self):
+        return [*xero_connect.urls(self), *super().get_urls()]
+
     def get_changelist(self, request, **kwargs):
         return ConnectionChangeList
 
@@ -201,7 +205,9 @@ class ConnectionAdmin(DjangoObjectActions, SecretsAdminMixin, SimpleHistoryAdmin
         token = getattr(connection, "csrf_token", "")
         figures = _figures(connection)
         buttons = [_row_button(connection, "test_connection", "Test connection", token)]
-        if figures.reauthorise == "available":
+        if connection.system == System.XERO:
+            buttons.append(xero_connect.row_button(connection, token))
+        elif figures.reauthorise == "available":
             buttons.append(
                 _row_button(connection, "reauthorise", "Re-authorise", token)
             )
@@ -214,6 +220,8 @@ class ConnectionAdmin(DjangoObjectActions, SecretsAdminMixin, SimpleHistoryAdmin
 
     @admin.display(description="authorisation")
     def authorisation(self, connection: Connection) -> str:
+        if connection.system == System.XERO:
+            return xero_connect.authorisation(connection)
         figures = _figures(connection)
         if figures.reauthorise == "available":
             return f"Re-authorise (button above): {figures.reauthorise_note}"

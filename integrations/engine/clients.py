@@ -14,16 +14,25 @@ from integrations.engine.throttle import Budget, Throttle
 
 Builder = Callable[..., Any]
 _builders: dict[str, Builder] = {}
+# Systems whose builder also gets ``connection=``: a service-layer builder
+# that makes callbacks (Xero's token store) from it for the connector.
+_with_connection: set[str] = set()
 
 
-def register(system: str, builder: Builder) -> None:
+def register(system: str, builder: Builder, *, with_connection: bool = False) -> None:
     """Register ``builder(settings, credentials, *, throttle, log)`` for a system."""
     _builders[system] = builder
+    if with_connection:
+        _with_connection.add(system)
+    else:
+        _with_connection.discard(system)
 
 
 def throttle_for(connection) -> Throttle:
     from integrations.engine.dispatch import queue
 
+    if connection.system == "xero":
+        return _xero_throttle(connection, queue().connection)
     return Throttle(
         queue().connection,
         f"connection-{connection.pk}",
@@ -35,6 +44,24 @@ def throttle_for(connection) -> Throttle:
     )
 
 
+def _xero_throttle(connection, redis) -> Throttle:
+    """Xero counts per organisation (tenant) across every app connection and
+    worker, over a rolling minute: a sliding throttle keyed by the tenant."""
+    from integrations.connectors.xero.settings import XERO_LIMITS
+
+    tenant = str((connection.settings or {}).get("tenant_id") or "").strip()
+    return Throttle(
+        redis,
+        f"xero-tenant-{tenant}" if tenant else f"connection-{connection.pk}",
+        Budget(
+            per_minute=connection.calls_per_minute or XERO_LIMITS.per_minute,
+            per_day=connection.calls_per_day or XERO_LIMITS.per_day,
+            concurrent=connection.max_concurrent_calls or XERO_LIMITS.concurrent,
+        ),
+        sliding=True,
+    )
+
+
 def build(connection, *, log: CallLog = no_log):
     _load_builtin()
     try:
@@ -43,11 +70,13 @@ def build(connection, *, log: CallLog = no_log):
         raise LookupError(
             f"No connector is installed for {connection.system}"
         ) from None
+    extra = {"connection": connection} if connection.system in _with_connection else {}
     return builder(
         dict(connection.settings),
         dict(connection.credentials),
         throttle=throttle_for(connection),
         log=log,
+        **extra,
     )
 
 
@@ -94,3 +123,7 @@ def _load_builtin() -> None:
                 ShopifySettings.from_connection(settings, credentials), **kw
             ),
         )
+    if "xero" not in _builders:
+        from integrations.services.xero_tokens import build_client
+
+        register("xero", build_client, with_connection=True)

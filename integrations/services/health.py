@@ -158,7 +158,12 @@ def calls_today(
     budget; connections without one are left out. Redis being down leaves
     everyone out rather than failing the page.
     """
-    counted = [c for c in connections if c.calls_per_minute or c.calls_per_day]
+    counted = [
+        c
+        for c in connections
+        # Xero connections are always counted, against Xero's own limits.
+        if c.calls_per_minute or c.calls_per_day or c.system == System.XERO
+    ]
     if not counted:
         return {}
     day = int((now.timestamp() if now else time.time()) // 86400)
@@ -170,9 +175,17 @@ def calls_today(
     except RedisError:
         return {}
     return {
-        c.pk: ApiUsage(int(value or 0), c.calls_per_day)
+        c.pk: ApiUsage(int(value or 0), _daily_limit(c))
         for c, value in zip(counted, values, strict=True)
     }
+
+
+def _daily_limit(connection: Connection) -> int | None:
+    if connection.system == System.XERO and not connection.calls_per_day:
+        from integrations.connectors.xero.settings import XERO_LIMITS
+
+        return XERO_LIMITS.per_day
+    return connection.calls_per_day
 
 
 def _health(connection: Connection, calls: ApiUsage | None) -> ConnectionHealth:
@@ -211,7 +224,12 @@ def _reauthorise(connection: Connection) -> tuple[str, str]:
             "makes the connection active again.",
         )
     if connection.system == System.XERO:
-        return "unavailable", "Available when the Xero connector is installed."
+        if (connection.settings or {}).get("grant") == "client_credentials":
+            return "", ""  # a custom connection logs in with its client secret
+        return (
+            "available",
+            "Connect to Xero: consent on Xero's page, then choose the organisation.",
+        )
     return "", ""
 
 

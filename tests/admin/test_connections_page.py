@@ -90,7 +90,7 @@ def test_test_connection_pressed_in_the_list_returns_to_the_list(
     assert "Web shop" in " ".join(str(m) for m in get_messages(response.wsgi_request))
 
 
-def test_xero_offers_no_connect_button_until_its_connector_exists(
+def test_xero_offers_connect_to_xero_in_the_list_and_on_its_page(
     admin_client, redis_conn
 ):
     xero = ConnectionFactory(name="Xero books", system=System.XERO)
@@ -100,10 +100,15 @@ def test_xero_offers_no_connect_button_until_its_connector_exists(
         reverse("admin:integrations_connection_change", args=[xero.pk])
     ).content.decode()
 
-    assert re.search(r"<button[^>]*disabled[^>]*>Connect</button>", xero_row)
-    assert "Available when the Xero connector is installed." in xero_row
+    connect = reverse("admin:xero_connect", args=[xero.pk])
+    assert re.search(
+        rf'<form method="post" action="{connect}"[^>]*>.*Connect to Xero</button>',
+        xero_row,
+        re.S,
+    )
     assert action_url(xero, "reauthorise") not in page
-    assert "Available when the Xero connector is installed." in page
+    assert f'href="{connect}"' in page
+    assert "Available when the Xero connector is installed." not in page
 
 
 def test_reauthorise_from_the_list_logs_in_and_makes_salesforce_active(

@@ -121,15 +121,19 @@ def test_a_connections_state_puts_its_status_before_its_latest_test(
     assert health.state(connection) == expected
 
 
-def test_xero_cannot_be_connected_until_its_connector_exists(redis_conn):
+def test_xero_is_connected_in_the_browser_unless_it_is_a_custom_connection(
+    redis_conn,
+):
     xero = ConnectionFactory(system=System.XERO)
-
-    (figures,) = health.connection_health([xero])
-
-    assert figures.reauthorise == "unavailable"
-    assert figures.reauthorise_note == (
-        "Available when the Xero connector is installed."
+    custom = ConnectionFactory(
+        system=System.XERO, settings={"grant": "client_credentials"}
     )
+
+    (figures, custom_figures) = health.connection_health([xero, custom])
+
+    assert figures.reauthorise == "available"
+    assert "Connect to Xero" in figures.reauthorise_note
+    assert custom_figures.reauthorise == ""
 
 
 @pytest.fixture
