@@ -13,13 +13,21 @@ class PortalAdminSite(admin.AdminSite):
     index_title = "Operations"
 
     def get_urls(self):
-        from integrations.admin import dashboard, queue
+        from integrations.admin import dashboard, queue, reconciliation
 
         def queue_page(request):
             return queue.queue_view(request, site=self)
 
+        def reconciliation_page(request):
+            return reconciliation.reconciliation_view(request, site=self)
+
         return [
             path("queue/", self.admin_view(queue_page), name="queue"),
+            path(
+                "reconciliation/",
+                self.admin_view(reconciliation_page),
+                name="reconciliation",
+            ),
             path(
                 "dashboard.json",
                 self.admin_view(dashboard.data_view),

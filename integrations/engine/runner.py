@@ -450,6 +450,13 @@ def _refusing_connection(config, error: AuthRevoked):
     for connection in (config.source_connection, config.target_connection):
         if connection is not None and connection.pk == error.connection_id:
             return connection
+    if error.connection_id is not None:
+        # A third connection the flow writes to (e.g. the Xero one an option names).
+        from integrations.models import Connection
+
+        other = Connection.objects.filter(pk=error.connection_id).first()
+        if other is not None:
+            return other
     return config.target_connection or config.source_connection
 
 

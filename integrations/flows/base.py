@@ -138,6 +138,53 @@ class Run:
     def target(self):
         return self._client(self.flow_config.target_connection)
 
+    def client_for(self, connection):
+        """The connector client of another connection the flow writes to (e.g.
+        the Xero connection an option names); its calls are logged on this
+        attempt and its refusals name that connection, as for source and target."""
+        built = self.__dict__.setdefault("_other_clients", {})
+        if connection.pk not in built:
+            built[connection.pk] = self._client(connection)
+        return built[connection.pk]
+
+    def connection_option(self, name: str, system: str):
+        """The Connection the flow's option ``name`` names, by slug or by name.
+
+        A flow that writes to a third system keeps it in an option; a missing,
+        unknown, ambiguous or wrong-system value fails naming the option.
+        """
+        from integrations.models import Connection
+
+        cached = self.__dict__.setdefault("_option_connections", {})
+        if name in cached:
+            return cached[name]
+        wanted = str(self.option(name, "")).strip()
+        where = f"options.{name}"
+        if not wanted:
+            raise ValidationFailed(
+                f"The flow's option {name} must name the {system} connection to "
+                "use (its name or slug).",
+                field=where,
+            )
+        found = list(Connection.objects.filter(slug=wanted)) or list(
+            Connection.objects.filter(name=wanted)
+        )
+        if len(found) != 1:
+            problem = "no connection" if not found else "several connections"
+            raise ValidationFailed(
+                f"The flow's option {name} is {wanted!r}, but {problem} has that "
+                "name or slug: give the connection's slug.",
+                field=where,
+            )
+        if found[0].system != system:
+            raise ValidationFailed(
+                f"The flow's option {name} names {found[0]}, which is not a "
+                f"{system} connection.",
+                field=where,
+            )
+        cached[name] = found[0]
+        return found[0]
+
     def _client(self, connection):
         from integrations.engine import clients
 

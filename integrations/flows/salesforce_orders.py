@@ -24,9 +24,7 @@ from integrations import mapping
 from integrations.connectors.sage100 import keys
 from integrations.connectors.salesforce import ids as salesforce_ids
 from integrations.engine.errors import (
-    DuplicateAmbiguous,
     ReferenceMissing,
-    Unavailable,
     ValidationFailed,
 )
 from integrations.flows.base import Flow, RecordSpec, Run
@@ -35,9 +33,9 @@ from integrations.models import System
 from integrations.services import (
     addresses,
     currency,
-    customer_matching,
     item_codes,
     pricing,
+    sage_customers,
 )
 
 # Sage 100 OrderStatus → the Salesforce status picklist, when the admin has not
@@ -321,54 +319,17 @@ class SalesforceToSage100Order(Flow):
         """The one Sage customer this account clearly is; None when there is none,
         and DuplicateAmbiguous when several could be (a person decides)."""
         account = document["account"]
-        facts = customer_matching.CustomerFacts(
-            key="",
-            name=account["name"],
-            address_line1=document["customer_address"].get("AddressLine1", ""),
-            city=document["customer_address"].get("City", ""),
-            zip_code=document["customer_address"].get("ZipCode", ""),
-            phone=account["phone"],
-            email=account["email"],
+        return sage_customers.match(
+            reader,
+            _wanted(run, document),
+            thresholds=run.option("match", {}),
+            how_to_fix=(
+                "Say which one it is (or that it is none of them) under Match "
+                "decisions, or add a customer cross-reference from account "
+                f"{account['id']}, then resubmit."
+            ),
+            field="account",
         )
-        thresholds = run.option("match", {})
-        verdicts = _verdicts(run, account["id"])
-        same = [key for key, verdict in verdicts.items() if verdict == "same"]
-        if same:  # a person said which customer this account is
-            division, number = keys.customer_ref(same[0])
-            found = reader.customer(division or "", number)
-            if found is not None:
-                return _customer_ref(found, "matched", write_back=True)
-        candidates = [
-            c
-            for c in customer_matching.sage_candidates(reader, facts)
-            if verdicts.get(c.key) != "different"  # a person kept them apart
-        ]
-        result = customer_matching.match_customer(
-            facts,
-            candidates,
-            strong=float(thresholds.get("strong", 0.9)),
-            weak=float(thresholds.get("weak", 0.6)),
-        )
-        if result.decision == "bind":
-            division, number = keys.customer_ref(result.best.key)
-            found = reader.customer(division or "", number)
-            ref = _customer_ref(found, "matched", write_back=True)
-            ref["match"] = {"score": result.best.score, "reasons": result.best.reasons}
-            return ref
-        if result.decision == "ambiguous":
-            listed = "; ".join(
-                f"{c.key} ({c.score:.0%}: {', '.join(c.reasons)})"
-                for c in result.candidates
-            )
-            raise DuplicateAmbiguous(
-                f"Account {account['name']} looks like several Sage 100 customers: "
-                f"{listed}. Say which one it is (or that it is none of them) "
-                "under Match decisions, or add a customer cross-reference from "
-                f"account {account['id']}, then resubmit.",
-                candidates=[c.key for c in result.candidates],
-                field="account",
-            )
-        return None
 
     def _lines(self, run: Run, reader, document: dict) -> list[dict]:
         rules = item_codes.ItemCodeRules.from_options(run.option(item_codes.OPTION, {}))
@@ -529,25 +490,11 @@ class SalesforceToSage100Order(Flow):
         """One customer creation at a time per Sage company: two orders of the
         same new account (or two new accounts) must not both create, nor take
         the same next number. Under the lock, look again before creating."""
-        from integrations.engine.dispatch import queue
-
-        lock = queue().connection.lock(
-            f"ledgerbridge:lock:sage100-customer-create:"
-            f"{run.flow_config.target_connection_id}",
-            timeout=120,
-            blocking_timeout=60,
+        return sage_customers.create_once(
+            str(run.flow_config.target_connection_id),
+            look_again=lambda: self._created_meanwhile(run, document),
+            create=lambda: self._new_customer(run, document),
         )
-        if not lock.acquire():
-            raise Unavailable(
-                "Another worker has been creating a Sage 100 customer for a minute; "
-                "trying again shortly.",
-                retry_after=30,
-            )
-        try:
-            found = self._created_meanwhile(run, document)
-            return found or self._new_customer(run, document)
-        finally:
-            lock.release()
 
     def _created_meanwhile(self, run: Run, document: dict) -> dict | None:
         reader = run.target.reader
@@ -559,35 +506,17 @@ class SalesforceToSage100Order(Flow):
         return self._matched_customer(run, reader, document)
 
     def _new_customer(self, run: Run, document: dict) -> dict:
-        reader, agent = run.target.reader, run.target.agent
-        account = document["account"]
-        rule = run.option("customer_no_rule", {"mode": "sequence", "prefix": "SF"})
-        division = keys.division(run.option("division", "01"), "options.division")
-        number = customer_matching.next_customer_no(reader, rule, name=account["name"])
-        values = {
-            "ARDivisionNo": division,
-            "CustomerNo": number,
-            "CustomerName": account["name"][:30],
-            **{k: v for k, v in document["customer_address"].items() if v},
-            **run.option("customer_defaults", {}),
-            **document.get("customer_fields", {}),
-        }
-        if account["phone"]:
-            values["TelephoneNo"] = account["phone"][:17]
-        if account["email"]:
-            values["EmailAddress"] = account["email"][:250]
-        reference = None
-        column = run.option("customer_reference_column", "")
-        if column:
-            values[column] = account["id"]
-            reference = {"column": column, "value": account["id"]}
-        result = agent.create_customer(
-            values,
+        return sage_customers.new_customer(
+            run.target.reader,
+            run.target.agent,
+            _wanted(run, document),
+            rule=run.option("customer_no_rule", {"mode": "sequence", "prefix": "SF"}),
+            division=run.option("division", "01"),
             idempotency_key=f"{run.record.idempotency_key}:customer",
-            reference=reference,
+            defaults=run.option("customer_defaults", {}),
+            extra=document.get("customer_fields", {}),
+            reference_column=run.option("customer_reference_column", ""),
         )
-        record = result["record"]
-        return _customer_ref(record, "created", write_back=True)
 
     # -- confirm: Sage's number and status back to Salesforce, one call ------
     def confirm(self, run: Run, target_ids: dict) -> None:
@@ -695,27 +624,31 @@ class SalesforceOrderToSage100(SalesforceToSage100Order):
 # -- small helpers ------------------------------------------------------------
 def _verdicts(run: Run, account_id: str) -> dict[str, str]:
     """People's same/different verdicts on this account's candidate customers."""
-    from integrations.models import MatchDecision
-
     config = run.flow_config
-    return dict(
-        MatchDecision.objects.filter(
-            kind="customer",
-            source_connection_id=config.source_connection_id,
-            target_connection_id=config.target_connection_id,
-            source_value=account_id,
-        ).values_list("target_value", "verdict")
+    return sage_customers.verdicts(
+        "customer",
+        config.source_connection_id,
+        config.target_connection_id,
+        account_id,
     )
 
 
-def _customer_ref(row: dict, action: str, *, write_back: bool) -> dict:
-    return {
-        "action": action,
-        "division": row["ARDivisionNo"],
-        "customer_no": row["CustomerNo"],
-        "display": keys.display(row["ARDivisionNo"], row["CustomerNo"]),
-        "write_back": write_back,
-    }
+_customer_ref = sage_customers.reference
+
+
+def _wanted(run: Run, document: dict) -> sage_customers.Wanted:
+    """The account as the Sage customer matcher and creator take it."""
+    account = document["account"]
+    return sage_customers.Wanted(
+        source_connection_id=run.flow_config.source_connection_id,
+        target_connection_id=run.flow_config.target_connection_id,
+        source_id=account["id"],
+        name=account["name"],
+        label=f"Account {account['name']}",
+        email=account["email"],
+        phone=account["phone"],
+        address=document["customer_address"],
+    )
 
 
 def _address(account: dict, prefix: str) -> addresses.StandardAddress:
