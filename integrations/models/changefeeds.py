@@ -29,6 +29,7 @@ class FeedTable(models.TextChoices):
         "PO_PurchaseOrderHeader",
         "Purchase orders (PO_PurchaseOrderHeader)",
     )
+    AP_OPEN_INVOICE = "AP_OpenInvoice", "A/P invoices (AP_OpenInvoice)"
 
 
 # The topic flows subscribe to (Flow.topics); one per table.
@@ -40,6 +41,7 @@ TOPICS = {
     FeedTable.AR_INVOICE_HISTORY_HEADER: "sage100.invoice",
     FeedTable.AP_VENDOR: "sage100.vendor",
     FeedTable.PO_PURCHASE_ORDER_HEADER: "sage100.purchase_order",
+    FeedTable.AP_OPEN_INVOICE: "sage100.ap_invoice",
 }
 
 
