@@ -10,6 +10,12 @@ from integrations.models.connections import Connection, ConnectionStatus, System
 from integrations.models.currency import CurrencyRate
 from integrations.models.flows import FlowConfig, Trigger
 from integrations.models.mappings import FieldMapping, Transform
+from integrations.models.master_data import (
+    FieldOwner,
+    MasterDataFieldRule,
+    MasterDataKind,
+    MasterDataLink,
+)
 from integrations.models.matching import MatchDecision, MatchDecisionKind, MatchVerdict
 from integrations.models.records import (
     AttemptOutcome,
@@ -38,8 +44,12 @@ __all__ = [
     "FeedMode",
     "FeedTable",
     "FieldMapping",
+    "FieldOwner",
     "FlowConfig",
     "InboundEvent",
+    "MasterDataFieldRule",
+    "MasterDataKind",
+    "MasterDataLink",
     "MatchDecision",
     "MatchDecisionKind",
     "MatchVerdict",
