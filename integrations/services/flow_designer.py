@@ -41,6 +41,7 @@ FLOW_XREF_KINDS = {
     "salesforce_opportunity_to_sage100": ("customer", "item"),
     "salesforce_order_to_sage100": ("customer", "item"),
     "sage100_order_status_to_salesforce": ("status",),
+    "sage100_inventory_to_shopify": ("item",),
 }
 
 STEP_TITLES = {

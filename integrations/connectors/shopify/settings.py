@@ -15,6 +15,8 @@ class ShopifySettings:
     api_version: str = DEFAULT_API_VERSION
     ca_bundle: str = ""
     timeout: float = 15.0
+    # Seconds one patient call may spend waiting out Shopify's leaky bucket.
+    rate_limit_wait: float = 10.0
     access_token: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
 
@@ -39,6 +41,7 @@ class ShopifySettings:
             api_version=str(settings.get("api_version") or DEFAULT_API_VERSION),
             ca_bundle=str(settings.get("ca_bundle") or ""),
             timeout=float(settings.get("timeout", 15)),
+            rate_limit_wait=float(settings.get("rate_limit_wait", 10)),
             access_token=token,
             webhook_secret=str(credentials.get("webhook_secret") or ""),
         )

@@ -28,7 +28,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        answer = self.api.handle(self.command, urlsplit(self.path).path, headers, body)
+        url = urlsplit(self.path)
+        answer = self.api.handle(self.command, url.path, headers, body, url.query)
         data = json.dumps(answer.body).encode()
         self.send_response(answer.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -1,4 +1,4 @@
-"""The simulated shop: a catalogue, orders, refunds and inventory levels.
+"""The simulated shop: a catalogue, orders, refunds, locations and inventory levels.
 
 Orders are built in the shape of Shopify's Order resource as the fixture
 ``contracts/shopify/shopify_python_api-fixtures/order.json`` shows it (same
@@ -102,12 +102,18 @@ class Shop:
     variants: dict[str, Variant] = field(default_factory=dict)
     inventory: dict[tuple[int, int], int] = field(default_factory=dict)
     customers: dict[str, dict] = field(default_factory=dict)
+    location_name: str = "Main Warehouse"
+    locations: dict[int, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._listeners: list[Callable[[ShopEvent], None]] = []
         self._ids = _Ids()
         self._order_number = 1000
+        self._created: dict[int, str] = {}  # product id → created_at
+        self.locations.setdefault(
+            self.location_id, self._location(self.location_id, self.location_name)
+        )
         for sku, title, variant_title, price in DEFAULT_CATALOGUE:
             self.add_variant(sku, title, variant_title, Decimal(price), available=25)
 
@@ -139,40 +145,183 @@ class Shop:
         price: Decimal,
         *,
         available: int = 0,
+        product_id: int | None = None,
     ) -> Variant:
+        """A new variant (of a new product, or of ``product_id``), stocked at
+        the shop's first location. ``sku`` is the catalogue's key here; a
+        variant without a SKU is added as ``""``."""
         with self._lock:
             variant = Variant(
                 sku=sku,
                 title=title,
                 variant_title=variant_title,
                 price=Decimal(price),
-                product_id=self._ids.take(),
+                product_id=product_id or self._ids.take(),
                 variant_id=self._ids.take(),
                 inventory_item_id=self._ids.take(),
             )
+            self._created.setdefault(variant.product_id, self.timestamp())
             self.variants[sku] = variant
             self.inventory[(variant.inventory_item_id, self.location_id)] = available
             return variant
 
-    def set_inventory(self, inventory_item_id: int, location_id: int, available: int):
+    def remove_variant(self, sku: str) -> None:
+        """Delete a variant (and its inventory item's levels) from the shop."""
         with self._lock:
-            if location_id != self.location_id:
+            variant = self.variants.pop(sku)
+            for key in [k for k in self.inventory if k[0] == variant.inventory_item_id]:
+                del self.inventory[key]
+
+    def add_location(self, name: str, *, active: bool = True) -> dict:
+        """Another place the shop stocks from (Settings > Locations)."""
+        with self._lock:
+            location = self._location(self._ids.take(), name, active=active)
+            self.locations[location["id"]] = location
+            return copy.deepcopy(location)
+
+    def _location(self, location_id: int, name: str, *, active: bool = True) -> dict:
+        now = self.timestamp()
+        return {
+            "id": location_id,
+            "name": name,
+            "address1": "92 Chestnut Street",
+            "address2": None,
+            "city": "Louisville",
+            "zip": "40202",
+            "province": "Kentucky",
+            "country": "US",
+            "phone": "",
+            "created_at": now,
+            "updated_at": now,
+            "country_code": "US",
+            "country_name": "United States",
+            "province_code": "KY",
+            "legacy": False,
+            "active": active,
+            "admin_graphql_api_id": f"gid://shopify/Location/{location_id}",
+            "localized_country_name": "United States",
+            "localized_province_name": "Kentucky",
+        }
+
+    def products(self) -> list[dict]:
+        """Every product with its variants, oldest first, in the shape of the
+        REST Product resource (variants carry ``sku`` and ``inventory_item_id``)."""
+        with self._lock:
+            by_product: dict[int, list[Variant]] = {}
+            for variant in self.variants.values():
+                by_product.setdefault(variant.product_id, []).append(variant)
+            return [
+                self._product(product_id, sorted(group, key=lambda v: v.variant_id))
+                for product_id, group in sorted(by_product.items())
+            ]
+
+    def inventory_levels(
+        self, inventory_item_ids: set[int] | None, location_ids: set[int] | None
+    ) -> list[dict]:
+        """The levels of these items at these locations (None: any)."""
+        with self._lock:
+            return [
+                self._level(item, location, available)
+                for (item, location), available in sorted(self.inventory.items())
+                if (inventory_item_ids is None or item in inventory_item_ids)
+                and (location_ids is None or location in location_ids)
+            ]
+
+    def _product(self, product_id: int, variants: list[Variant]) -> dict:
+        first = variants[0]
+        created = self._created.get(product_id) or self.timestamp()
+        handle = "-".join(first.title.lower().split())
+        return {
+            "id": product_id,
+            "title": first.title,
+            "body_html": f"<p>{first.title}</p>",
+            "vendor": first.vendor,
+            "product_type": "Outdoor",
+            "created_at": created,
+            "handle": handle,
+            "updated_at": created,
+            "published_at": created,
+            "template_suffix": None,
+            "published_scope": "global",
+            "tags": "",
+            "status": "active",
+            "admin_graphql_api_id": f"gid://shopify/Product/{product_id}",
+            "variants": [
+                self._variant(variant, position, created)
+                for position, variant in enumerate(variants, start=1)
+            ],
+            "options": [
+                {
+                    "id": product_id + 1,
+                    "product_id": product_id,
+                    "name": "Title",
+                    "position": 1,
+                    "values": [v.variant_title for v in variants],
+                }
+            ],
+            "images": [],
+            "image": None,
+        }
+
+    def _variant(self, variant: Variant, position: int, created: str) -> dict:
+        quantity = sum(
+            available
+            for (item, _), available in self.inventory.items()
+            if item == variant.inventory_item_id
+        )
+        return {
+            "id": variant.variant_id,
+            "product_id": variant.product_id,
+            "title": variant.variant_title,
+            "price": money(variant.price),
+            "position": position,
+            "inventory_policy": "deny",
+            "compare_at_price": None,
+            "option1": variant.variant_title,
+            "option2": None,
+            "option3": None,
+            "created_at": created,
+            "updated_at": created,
+            "taxable": True,
+            "barcode": None,
+            "fulfillment_service": "manual",
+            "grams": variant.grams,
+            "inventory_management": "shopify",
+            "requires_shipping": True,
+            "sku": variant.sku or None,
+            "weight": variant.grams / 1000,
+            "weight_unit": "kg",
+            "inventory_item_id": variant.inventory_item_id,
+            "inventory_quantity": quantity,
+            "old_inventory_quantity": quantity,
+            "admin_graphql_api_id": f"gid://shopify/ProductVariant/{variant.variant_id}",
+            "image_id": None,
+        }
+
+    def _level(self, inventory_item_id: int, location_id: int, available: int):
+        return {
+            "inventory_item_id": inventory_item_id,
+            "location_id": location_id,
+            "available": available,
+            "updated_at": self.timestamp(),
+            "admin_graphql_api_id": (
+                "gid://shopify/InventoryLevel/"
+                f"{location_id}?inventory_item_id={inventory_item_id}"
+            ),
+        }
+
+    def set_inventory(self, inventory_item_id: int, location_id: int, available: int):
+        """Shopify connects the item to the location first when it is not
+        stocked there yet; an inactive or unknown location is refused."""
+        with self._lock:
+            if not self.locations.get(location_id, {}).get("active"):
                 raise LookupError("location_id")
             if not any(
                 v.inventory_item_id == inventory_item_id for v in self.variants.values()
             ):
                 raise LookupError("inventory_item_id")
             self.inventory[(inventory_item_id, location_id)] = available
-            return {
-                "inventory_item_id": inventory_item_id,
-                "location_id": location_id,
-                "available": available,
-                "updated_at": self.timestamp(),
-                "admin_graphql_api_id": (
-                    "gid://shopify/InventoryLevel/"
-                    f"{location_id}?inventory_item_id={inventory_item_id}"
-                ),
-            }
+            return self._level(inventory_item_id, location_id, available)
 
     # -- orders -----------------------------------------------------------
     def create_order(
