@@ -11,14 +11,18 @@ no second record):
 * ``orders/paid`` → record ``payment``: a Xero Payment against that invoice,
   and the Sage order's status by the status cross-reference (PAID → closed);
 * ``orders/cancelled`` → record ``cancellation``: the unpaid invoice voided
-  and the Sage order closed.
+  and the Sage order closed;
+* ``refunds/create`` → record ``refund``, one per refund: a Xero credit note
+  allocated to the invoice or refunded in cash (``shopify_refunds.py``).
 
 Everything both systems must accept is checked before the first write (items
 in Xero and in Sage, accounts, tax types, currency, quantities), so a bad
 line leaves nothing behind. Each write happens at most once (``run.once``)
-and is found again after a lost answer (Xero: read by Reference before
-create, plus an Idempotency-Key; Sage: the order id in CustomerPONo), so when
-Xero took the invoice and Sage 100 was down, the retry writes only the order.
+and is found again after a lost answer (Xero: an Idempotency-Key, and a
+read by Reference before sending again; Sage: the order id in CustomerPONo),
+so when Xero took the invoice and Sage 100 was down, the retry writes only
+the order. New orders go to Xero in batches of up to 50, one invoice call for
+the batch (``shopify_order_batches``).
 
 A second flow, ``xero_invoice_status_to_sage100``, takes Xero's invoice
 webhooks: an invoice of ours paid or voided in Xero moves the Sage order's
@@ -38,6 +42,7 @@ from integrations.engine.errors import (
     Unavailable,
     ValidationFailed,
 )
+from integrations.flows import shopify_order_batches, shopify_refunds
 from integrations.flows.base import Flow, RecordSpec, Run
 from integrations.flows.registry import register
 from integrations.models import (
@@ -53,7 +58,6 @@ from integrations.services import (
     item_codes,
     sage_customers,
     shopify_orders,
-    xero_contacts,
     xero_documents,
     xero_reference,
 )
@@ -63,6 +67,7 @@ EVENTS = {
     "shopify.orders/create": ("order", "create"),
     "shopify.orders/paid": ("payment", "paid"),
     "shopify.orders/cancelled": ("cancellation", "cancelled"),
+    "shopify.refunds/create": (shopify_refunds.KIND, "refund id"),  # keyed per refund
 }
 # Xero invoice status (or our word CANCELLED) → Sage 100 OrderStatus, unless
 # status cross-references (Xero connection → Sage connection) say otherwise.
@@ -108,10 +113,14 @@ class ShopifyOrderToXeroAndSage100(Flow):
     title = "Shopify orders → Xero invoices and Sage 100 sales orders (order-to-cash)"
     source, target = System.SHOPIFY, System.SAGE100
     topics = frozenset(EVENTS)
+    # New orders reach Xero 50 to a call (shopify_order_batches).
+    batch_size = 50
 
     # -- which events become records ----------------------------------------
     def records_from_event(self, body: Any, *, topic: str) -> list[RecordSpec]:
         kind, version = EVENTS[topic]
+        if kind == shopify_refunds.KIND:
+            return shopify_refunds.records(body)
         return [
             RecordSpec(
                 source_object_type=kind,
@@ -123,6 +132,8 @@ class ShopifyOrderToXeroAndSage100(Flow):
 
     # -- transform ------------------------------------------------------------
     def transform(self, run: Run, raw: Any) -> dict:
+        if run.record.source_object_type == shopify_refunds.KIND:
+            return shopify_refunds.transform(run, raw)
         order = shopify_orders.parse(raw)
         if run.record.source_object_type != "order":
             return order
@@ -142,6 +153,8 @@ class ShopifyOrderToXeroAndSage100(Flow):
     # -- validate: everything Xero and Sage must accept, before any write ----
     def validate(self, run: Run, document: dict) -> None:
         kind = run.record.source_object_type
+        if kind == shopify_refunds.KIND:
+            return shopify_refunds.validate(run, document)
         if kind == "order":
             resolved = self._resolve_order(run, document)
         else:
@@ -158,8 +171,9 @@ class ShopifyOrderToXeroAndSage100(Flow):
         due = date.fromisoformat(order["order_date"]) + timedelta(
             days=int(run.option("due_days", 0))
         )
+        # The Xero contact is found for the whole batch at load
+        # (shopify_order_batches): one look at Xero for many shoppers.
         return {
-            "contact": self._contact(run, side, order),
             "customer": self._customer(run, reader, order),
             "lines": xero_lines,
             "extra_lines": extra,
@@ -190,31 +204,6 @@ class ShopifyOrderToXeroAndSage100(Flow):
             )
 
     # Customer ----------------------------------------------------------------
-    def _contact(self, run: Run, side: XeroSide, order: dict) -> dict:
-        customer = order["customer"]
-        source_key = customer["id"] or customer["email"]
-        person = xero_contacts.Person(
-            source_connection_id=run.flow_config.source_connection_id,
-            xero_connection_id=side.connection.pk,
-            source_id=source_key,
-            name=customer["name"],
-            first_name=customer["first_name"],
-            last_name=customer["last_name"],
-            email=customer["email"],
-            phone=customer["phone"],
-            address=order["bill_to"],
-        )
-        bound = cross_references.lookup(
-            "customer",
-            run.flow_config.source_connection_id,
-            side.connection.pk,
-            source_key,
-        )
-        found = xero_contacts.find(
-            side.client, person, bound=bound, thresholds=run.option("match", {})
-        )
-        return found or {"action": "create", "name": customer["name"]}
-
     def _wanted(self, run: Run, order: dict) -> sage_customers.Wanted:
         customer = order["customer"]
         bill = order["bill_to"]
@@ -502,6 +491,8 @@ class ShopifyOrderToXeroAndSage100(Flow):
     # -- load -------------------------------------------------------------------
     def load(self, run: Run, document: dict) -> dict:
         kind = run.record.source_object_type
+        if kind == shopify_refunds.KIND:
+            return shopify_refunds.load(run, document)
         if kind == "payment":
             return self._load_payment(run, document)
         if kind == "cancellation":
@@ -509,103 +500,34 @@ class ShopifyOrderToXeroAndSage100(Flow):
         return self._load_order(run, document)
 
     def _load_order(self, run: Run, order: dict) -> dict:
-        side = xero(run)
-        resolved = run.state["resolved"]
-        contact = resolved["contact"]
-        if contact["action"] == "create":
-            contact = run.once("contact", lambda: self._create_contact(run, order))
-        resolved["contact"] = contact
-        shopify_id = run.flow_config.source_connection_id
-        customer_key = order["customer"]["id"] or order["customer"]["email"]
-        cross_references.link(
-            "customer", shopify_id, side.connection.pk, customer_key,
-            contact["contact_id"],
-        )  # fmt: skip
-        invoice = run.once("invoice", lambda: self._create_invoice(run, order))
-        cross_references.link(
-            "invoice", shopify_id, side.connection.pk, order["order_id"],
-            invoice["invoice_id"],
-        )  # fmt: skip
-        customer = resolved["customer"]
-        if customer["action"] == "create":
-            customer = run.once("customer", lambda: self._create_customer(run, order))
-        run.bind("customer", customer_key, customer["display"])
-        sales_order = run.once(
-            "sales_order", lambda: self._create_sales_order(run, order, customer)
-        )
-        run.bind("order", order["order_id"], sales_order["sales_order_no"])
-        warnings = list(sales_order.get("warnings", [])) + order["address_flags"]
-        if invoice["total"] and Decimal(invoice["total"]) != Decimal(
-            order["totals"]["total"]
-        ):
-            warnings.append(
-                f"Xero's invoice total {invoice['total']} is not the Shopify total "
-                f"{order['totals']['total']} (Xero rounded the tax its own way)."
-            )
-        return {
-            "invoice_id": invoice["invoice_id"],
-            "invoice_number": invoice["invoice_number"],
-            "invoice_status": invoice["status"],
-            "invoice_total": invoice["total"],
-            "contact_id": contact["contact_id"],
-            "contact_action": contact["action"],
-            "sales_order_no": sales_order["sales_order_no"],
-            "order_status": sales_order["order_status"],
-            "customer": customer["display"],
-            "customer_action": customer["action"],
-            "warnings": warnings,
-        }
+        """One order alone: a batch of one (the engine loads them in batches)."""
+        (result,) = shopify_order_batches.load_orders(self, [run], [order])
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
-    def _create_contact(self, run: Run, order: dict) -> dict:
-        side = xero(run)
-        customer = order["customer"]
-        person = xero_contacts.Person(
-            source_connection_id=run.flow_config.source_connection_id,
-            xero_connection_id=side.connection.pk,
-            source_id=customer["id"] or customer["email"],
-            name=customer["name"],
-            first_name=customer["first_name"],
-            last_name=customer["last_name"],
-            email=customer["email"],
-            phone=customer["phone"],
-            address=order["bill_to"],
-        )
-        results = side.client.save_contacts(
-            [xero_contacts.new_contact(person)],
-            create_only=True,
-            idempotency_key=xero_documents.key(run.record.idempotency_key, "contact"),
-        )
-        created = xero_documents.one(results, kind="contact")
-        return {
-            "contact_id": created["ContactID"],
-            "name": created.get("Name", customer["name"]),
-            "action": "created",
-        }
-
-    def _create_invoice(self, run: Run, order: dict) -> dict:
-        side = xero(run)
-        resolved = run.state["resolved"]
-        contact_id = resolved["contact"]["contact_id"]
-        found = xero_documents.find_invoice(side.client, order["name"], contact_id)
-        if found is None:
-            results = side.client.save_invoices(
-                [xero_documents.invoice(order, resolved)],
-                create_only=True,
-                idempotency_key=xero_documents.key(
-                    run.record.idempotency_key, "invoice"
-                ),
+    def load_batch(self, runs: list[Run], documents: list) -> list:
+        """New orders together (one PUT /Invoices for up to 50, one contact
+        look-up and one contact create); payments, cancellations and the rest
+        one by one, each its own result."""
+        results: list[Any] = [None] * len(runs)
+        orders = [
+            i for i, run in enumerate(runs) if run.record.source_object_type == "order"
+        ]
+        if orders:
+            loaded = shopify_order_batches.load_orders(
+                self, [runs[i] for i in orders], [documents[i] for i in orders]
             )
-            found = xero_documents.one(results, kind="invoice")
-            action = "created"
-        else:
-            action = "found"
-        return {
-            "invoice_id": found["InvoiceID"],
-            "invoice_number": str(found.get("InvoiceNumber") or ""),
-            "status": str(found.get("Status") or ""),
-            "total": str(found.get("Total") or ""),
-            "action": action,
-        }
+            for i, result in zip(orders, loaded, strict=True):
+                results[i] = result
+        for i, run in enumerate(runs):
+            if results[i] is not None:
+                continue
+            try:
+                results[i] = self.load(run, documents[i])
+            except Exception as exc:  # noqa: BLE001 - this record's failure alone
+                results[i] = exc
+        return results
 
     def _create_customer(self, run: Run, order: dict) -> dict:
         wanted = self._wanted(run, order)
@@ -853,8 +775,8 @@ class ShopifyOrderToXeroAndSage100(Flow):
 
     # -- confirm: the numbers back on the Shopify order ---------------------------
     def confirm(self, run: Run, target_ids: dict) -> None:
-        if not target_ids:
-            return
+        if not target_ids or run.record.source_object_type == shopify_refunds.KIND:
+            return  # a refund's body is not the order: no tags to write from it
         if run.option("write_back_tags", True):
             self._tag(run, target_ids)
         if run.record.source_object_type == "order":
@@ -912,7 +834,7 @@ def wake_followers(run: Run) -> None:
     waiting = SyncRecord.objects.filter(
         flow_config=run.flow_config,
         source_id=run.record.source_id,
-        source_object_type__in=("payment", "cancellation"),
+        source_object_type__in=("payment", "cancellation", shopify_refunds.KIND),
         status=RecordStatus.NEEDS_ATTENTION,
         error_field="order",
     )

@@ -2,10 +2,13 @@
 
 Per Shopify order the order-to-cash flow handled: the shop's total and
 financial status (from the events we received), the Xero invoice's total,
-status and amount due, and the Sage 100 order's total and status. A row that
-does not agree says why, in words. One page of orders costs one Xero call
-(the invoices by ``IDs``) and two Sage 100 queries (open and history
-headers), never a call per order.
+status and amount due, and the Sage 100 order's total and status. Refunds:
+what Shopify's refunds gave back against what our Xero credit notes for the
+order come to (the invoice keeps its total; the credit note carries the
+refund). A row that does not agree says why, in words. One page of orders
+costs one Xero call (the invoices by ``IDs``), one more when it has credit
+notes, and two Sage 100 queries (open and history headers), never a call per
+order.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from decimal import Decimal, InvalidOperation
 from integrations.engine import clients
 from integrations.engine.errors import SyncError
 from integrations.models import FlowConfig, RecordStatus, SyncRecord, System
-from integrations.services import cross_references
+from integrations.services import cross_references, shopify_refunds
 
 FLOW = "shopify_order_to_xero_and_sage100"
 PER_PAGE = 50
+CREDIT_NOTES_PER_CALL = 25  # CreditNoteID==Guid("…") clauses per GET /CreditNotes
 PAID = {"paid", "partially_refunded", "refunded"}
 CANCELLED = {"voided"}
 SAGE_AMOUNTS = ("TaxableAmt", "NonTaxableAmt", "SalesTaxAmt", "FreightAmt")
@@ -42,6 +46,11 @@ class Row:
     sales_order_no: str = ""
     sage_total: Decimal | None = None
     sage_status: str = ""
+    taxes_included: bool = False
+    shopify_refunded: Decimal | None = None  # None: no refund of the order
+    xero_credited: Decimal | None = None
+    refund_keys: list[str] = field(default_factory=list)  # "<order id>:<refund id>"
+    refund_problems: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -82,11 +91,13 @@ def reconcile(config: FlowConfig, *, page: int = 1, per_page: int = PER_PAGE) ->
     records = list(orders[(page - 1) * per_page : page * per_page])
     rows = [_row(record) for record in records]
     _apply_events(config, rows)
+    _apply_refunds(config, rows)
     report = Report(config, rows, page, pages, total)
     xero_connection = _xero_connection(config, report)
     if xero_connection is not None:
         _fill_links(config, xero_connection, rows)
         _read_xero(xero_connection, rows, report)
+        _read_credit_notes(config, xero_connection, rows, report)
     _read_sage(config, rows, report)
     for row in rows:
         row.problems = _problems(config, xero_connection, row)
@@ -104,6 +115,7 @@ def _row(record: SyncRecord) -> Row:
         currency=str(payload.get("currency") or ""),
         shopify_total=_decimal(payload.get("total_price")),
         shopify_status=str(payload.get("financial_status") or ""),
+        taxes_included=bool(payload.get("taxes_included")),
         record_status=record.status,
         invoice_id=str(target.get("invoice_id") or ""),
         invoice_number=str(target.get("invoice_number") or ""),
@@ -124,6 +136,30 @@ def _apply_events(config: FlowConfig, rows: list[Row]) -> None:
         status = payload.get("financial_status")
         if status:
             by_id[record.source_id].shopify_status = str(status)
+
+
+def _apply_refunds(config: FlowConfig, rows: list[Row]) -> None:
+    """What the order's refunds gave back, by Shopify's figures."""
+    by_id = {row.order_id: row for row in rows}
+    refunds = SyncRecord.objects.filter(
+        flow_config=config, source_object_type="refund", source_id__in=list(by_id)
+    ).order_by("created_at", "pk")
+    for record in refunds:
+        row = by_id[record.source_id]
+        label = f"Refund {record.source_version or record.pk}"
+        done = record.status == RecordStatus.SUCCEEDED
+        if not done:
+            status = record.status.replace("_", " ")
+            row.refund_problems.append(f"{label}'s record is {status}.")
+        try:
+            refund = shopify_refunds.parse(record.effective_payload or {})
+        except SyncError as exc:  # its record says so too
+            if done:
+                row.refund_problems.append(f"{label} cannot be read: {exc.message}")
+            continue
+        given = shopify_refunds.value(refund, taxes_included=row.taxes_included)
+        row.shopify_refunded = (row.shopify_refunded or Decimal(0)) + given
+        row.refund_keys.append(f"{refund['order_id']}:{refund['refund_id']}")
 
 
 def _xero_connection(config: FlowConfig, report: Report):
@@ -175,6 +211,40 @@ def _read_xero(xero_connection, rows: list[Row], report: Report) -> None:
         row.xero_total = _decimal(invoice.get("Total"))
         row.xero_status = str(invoice.get("Status") or "")
         row.xero_due = _decimal(invoice.get("AmountDue"))
+
+
+def _read_credit_notes(
+    config: FlowConfig, xero_connection, rows: list[Row], report: Report
+) -> None:
+    """Our credit notes for the page's refunds (cross-referenced when made),
+    read by id in as few calls as the ``where`` clause allows."""
+    refunded = [row for row in rows if row.shopify_refunded is not None]
+    if not refunded:
+        return
+    links = cross_references.many(
+        "credit_note",
+        config.source_connection_id,
+        xero_connection.pk,
+        [key for row in refunded for key in row.refund_keys],
+    )
+    ids = sorted(set(links.values()))
+    found: dict[str, dict] = {}
+    try:
+        client = clients.build(xero_connection)
+        for start in range(0, len(ids), CREDIT_NOTES_PER_CALL):
+            chunk = ids[start : start + CREDIT_NOTES_PER_CALL]
+            where = " OR ".join(f'CreditNoteID==Guid("{i}")' for i in chunk)
+            for note in client.get_credit_notes(where=where):
+                found[str(note.get("CreditNoteID"))] = note
+    except SyncError as exc:
+        report.errors.append(f"Xero's credit notes could not be read: {exc.message}")
+        return
+    for row in refunded:
+        row.xero_credited = Decimal(0)
+        for key in row.refund_keys:
+            note = found.get(links.get(key, ""))
+            if note is not None and note.get("Status") not in ("VOIDED", "DELETED"):
+                row.xero_credited += _decimal(note.get("Total")) or Decimal(0)
 
 
 def _read_sage(config: FlowConfig, rows: list[Row], report: Report) -> None:
@@ -229,6 +299,12 @@ def _problems(config: FlowConfig, xero_connection, row: Row) -> list[str]:
             problems.append(f"Xero has no invoice {row.invoice_id} any more.")
         else:
             problems.extend(_xero_problems(row))
+        if row.xero_credited is not None and row.xero_credited != row.shopify_refunded:
+            problems.append(
+                f"Shopify refunded {row.shopify_refunded}, but Xero's credit notes "
+                f"for the order come to {row.xero_credited}."
+            )
+    problems.extend(row.refund_problems)
     if not row.sales_order_no:
         problems.append("No Sage 100 order.")
     elif row.sage_status == "":

@@ -1,4 +1,5 @@
-"""Xero documents for an order: the ACCREC invoice, its payment, its voiding.
+"""Xero documents for an order: the ACCREC invoice, its payment, its voiding,
+and for a refund the ACCRECCREDIT credit note and its cash refund.
 
 Built from the neutral order (``services.shopify_orders``) and what the flow
 resolved (contact, item codes, accounts, tax types). The invoice states each
@@ -8,6 +9,7 @@ shop's to the cent; ``LineAmountTypes`` follows Shopify's ``taxes_included``.
 Idempotency: each write carries an ``Idempotency-Key`` derived from the
 record's key, and the flow reads before it creates (``find_invoice``), so a
 retry after a lost answer finds the first invoice instead of making a second.
+Credit notes likewise: ``find_credit_note`` by Reference before creating.
 """
 
 from __future__ import annotations
@@ -70,6 +72,100 @@ def find_invoice(client, reference: str, contact_id: str = "") -> dict | None:
             field="name",
         )
     return found[0] if found else None
+
+
+def find_credit_note(client, reference: str, contact_id: str = "") -> dict | None:
+    """Our sales credit note with this Reference if Xero already has it."""
+    where = f'Type=="ACCRECCREDIT" AND Reference=={quoted(reference, "id")}'
+    found = [
+        note
+        for note in client.get_credit_notes(where=where)
+        if note.get("Status") in LIVE
+        and (
+            not contact_id
+            or (note.get("Contact") or {}).get("ContactID") in ("", None, contact_id)
+        )
+    ]
+    if len(found) > 1:
+        numbers = ", ".join(
+            str(n.get("CreditNoteNumber") or n["CreditNoteID"]) for n in found
+        )
+        raise ValidationFailed(
+            f"Xero already has several sales credit notes with reference "
+            f"{reference} ({numbers}): void the extra ones in Xero, then resubmit.",
+            field="id",
+        )
+    return found[0] if found else None
+
+
+def credit_note_now(client, credit_note_id: str) -> dict:
+    """The credit note as Xero has it now (remaining credit, allocations,
+    payments); Xero's list read is the one that filters by id."""
+    where = f"CreditNoteID==Guid({quoted(credit_note_id, 'id')})"
+    found = client.get_credit_notes(where=where)
+    if not found:
+        raise ReferenceMissing(
+            f"Xero credit note {credit_note_id} no longer exists.", field="id"
+        )
+    return found[0]
+
+
+def refund_reference(order_name: str, refund_id: str) -> str:
+    """The credit note's Reference: the order name and the Shopify refund id."""
+    return f"{order_name} refund {refund_id}"[:255]
+
+
+def credit_note(
+    *,
+    contact_id: str,
+    on: str,
+    reference: str,
+    currency_code: str,
+    line_amount_types: str,
+    lines: list[dict],
+) -> dict:
+    """The AUTHORISED ACCRECCREDIT credit note. ``lines``: Description,
+    Quantity, UnitAmount, AccountCode, TaxType, TaxAmount and, for item
+    lines, ItemCode, as the invoice line it gives back."""
+    return {
+        "Type": "ACCRECCREDIT",
+        "Contact": {"ContactID": contact_id},
+        "Date": on,
+        "Reference": reference,
+        "Status": "AUTHORISED",
+        "CurrencyCode": currency_code,
+        "LineAmountTypes": line_amount_types,
+        "LineItems": [
+            {key: value for key, value in line.items() if value not in (None, "")}
+            for line in lines
+        ],
+    }
+
+
+def credit_total(lines: list[dict], line_amount_types: str) -> Decimal:
+    """What the credit note comes to: its lines, plus their tax unless the
+    amounts include it."""
+    amounts = sum(
+        (Decimal(line["Quantity"]) * Decimal(line["UnitAmount"]) for line in lines),
+        Decimal(0),
+    )
+    if line_amount_types == "Inclusive":
+        return amounts
+    return amounts + sum((Decimal(line["TaxAmount"]) for line in lines), Decimal(0))
+
+
+def refund_payment(
+    credit_note_id: str, amount: Decimal, on: str, account_code: str, reference: str
+) -> dict:
+    """Cash paid back against a credit note (Xero: a refund is a Payment on
+    the credit note from the bank account)."""
+    return {
+        "CreditNote": {"CreditNoteID": credit_note_id},
+        "Account": {"Code": account_code},
+        "Date": on,
+        "Amount": amount,
+        "Reference": reference[:255],
+    }
 
 
 def invoice(order: dict, resolved: dict) -> dict:

@@ -339,6 +339,67 @@ class XeroClient:
             idempotency_key,
         )
 
+    def save_credit_notes(
+        self,
+        credit_notes: Sequence[dict],
+        *,
+        create_only: bool = False,
+        idempotency_key: str,
+    ) -> list[ElementResult]:
+        """Credit notes (``ACCRECCREDIT``/``ACCPAYCREDIT``) in batches of 50, as
+        ``save_invoices``; Xero ignores ``Allocations`` sent here, so applying
+        credit to an invoice is ``allocate_credit_note``'s own call."""
+        operation = (
+            self.accounting.create_credit_notes
+            if create_only
+            else self.accounting.update_or_create_credit_notes
+        )
+        return self._save(
+            "PUT" if create_only else "POST",
+            "/CreditNotes",
+            "CreditNotes",
+            "credit note",
+            operation,
+            credit_notes,
+            idempotency_key,
+        )
+
+    def allocate_credit_note(
+        self,
+        credit_note_id: str,
+        invoice_id: str,
+        amount: Decimal,
+        on: date | str,
+        *,
+        idempotency_key: str,
+    ) -> dict:
+        """Apply ``amount`` of the credit note to an invoice of the same contact
+        (``PUT /CreditNotes/{id}/Allocations``); a refusal raises, naming it."""
+        _check_key(idempotency_key)
+        what = f"credit note {credit_note_id}"
+        allocation = {
+            "Invoice": {"InvoiceID": invoice_id},
+            "Amount": amount,
+            "Date": on,
+        }
+        body = self._accounting(
+            "PUT",
+            f"/CreditNotes/{credit_note_id}/Allocations",
+            self.accounting.create_credit_note_allocation,
+            credit_note_id=credit_note_id,
+            allocations={"Allocations": [_wire(allocation)]},
+            summarize_errors=SUMMARIZE_ERRORS,
+            idempotency_key=_batch_key(idempotency_key, 0),
+            doing="allocating it to an invoice",
+            what=what,
+        )
+        made = (body.get("Allocations") or [{}])[0]
+        if made.get("HasErrors") or xero_errors.validation_messages(made):
+            raise xero_errors.for_element(
+                made, doing="allocating it to an invoice", what=what
+            )
+        return made
+
     def save_purchase_orders(
         self, orders: Sequence[dict], *, idempotency_key: str
     ) -> list[ElementResult]:

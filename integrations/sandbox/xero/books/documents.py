@@ -585,15 +585,16 @@ def allocate(books: Books, credit_note: dict, data: Any) -> dict:
     problems.check()
     assert invoice is not None and amount is not None
     amount = rules.money(amount)
-    if credit_note["Status"] != "AUTHORISED" or invoice["Status"] != "AUTHORISED":
+    # Xero's own words where a real answer shows them (rules.ALLOCATION_*).
+    if invoice["Status"] == "PAID":
+        problems.add(rules.ALLOCATION_PAID_OFF)
+    elif credit_note["Status"] != "AUTHORISED" or invoice["Status"] != "AUTHORISED":
         problems.add("Credit notes can only be allocated between approved documents.")
     if {credit_note["Type"], invoice["Type"]} not in (
         {"ACCRECCREDIT", "ACCREC"},
         {"ACCPAYCREDIT", "ACCPAY"},
     ):
-        problems.add(
-            "A sales credit note applies to sales invoices, a purchase one to bills."
-        )
+        problems.add(rules.ALLOCATION_WRONG_TYPE)
     if credit_note["_contact"] != invoice["_contact"]:
         problems.add("The credit note and the invoice must be for the same contact.")
     if credit_note["CurrencyCode"] != invoice["CurrencyCode"]:
@@ -602,8 +603,8 @@ def allocate(books: Books, credit_note: dict, data: Any) -> dict:
         problems.add(
             "The amount allocated exceeds the remaining credit on this credit note."
         )
-    if amount > invoice.get("AmountDue", Decimal(0)):
-        problems.add(rules.PAYMENT_EXCEEDS)
+    if invoice["Status"] != "PAID" and amount > invoice.get("AmountDue", Decimal(0)):
+        problems.add(rules.ALLOCATION_EXCEEDS)
     problems.check()
     when = dates.msdate(books.today())
     if data.get("Date"):

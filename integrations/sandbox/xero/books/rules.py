@@ -79,6 +79,15 @@ INVOICE_NUMBER_UNIQUE = "Invoice # must be unique."
 ORDER_NUMBER_UNIQUE = "Order number must be unique"
 PAYMENT_EXCEEDS = "Payment amount exceeds the amount outstanding on this document"
 PAYMENT_POSITIVE = "Payment amounts must be positive amounts"
+# Credit note allocations: Xero's answers as integrators have quoted them
+# (waynerobinson/xeroizer#320).
+ALLOCATION_PAID_OFF = (
+    "The invoice you are trying to allocate to has already been paid off"
+)
+ALLOCATION_EXCEEDS = (
+    "Credit Note cannot be allocated as amount is greater than amount outstanding"
+)
+ALLOCATION_WRONG_TYPE = "Credit Note cannot be allocated to an incorrect invoice type"
 NOT_VALID_STATUS = "Invoice not of valid status for modification"
 HAS_PAYMENTS = (
     "This document cannot be edited as it has a payment or credit note allocated to it."
