@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_VAR := $(CURDIR)/var/test
 
-.PHONY: demo test install system-packages lint format bench-engine bench-ingest bench-credit bench-salesforce screenshots clean
+.PHONY: demo test install system-packages lint format bench-engine bench-ingest bench-credit bench-salesforce bench-xero screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) scripts/check_python.py
@@ -50,6 +50,9 @@ bench-credit: install
 
 bench-salesforce: install
 	$(PY) bench/salesforce.py $(BENCH_ARGS)
+
+bench-xero: install
+	$(PY) bench/xero.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/test .pytest_cache

@@ -16,7 +16,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -74,6 +74,7 @@ def run_record(record_id: int, *, worker: str | None = None) -> str:
     worker = worker or worker_name()
     size = _batch_size(record.flow)
     if size > 1:
+        _let_batch_fill(record, size)
         # One claim of a batch at a time per flow: two workers woken by the same
         # commit would otherwise each take a share and spend two calls on it.
         with _batch_claim_lock(record.flow_config_id):
@@ -98,6 +99,26 @@ def run_record(record_id: int, *, worker: str | None = None) -> str:
     if isinstance(claimed, str):
         return claimed
     return _execute(*claimed)
+
+
+def _let_batch_fill(record: SyncRecord, size: int) -> None:
+    """With the flow option ``batch_wait_seconds``, a fresh record waits up to
+    that long after it arrived for companions, so orders arriving one webhook
+    at a time still reach the target in full batches (one call for fifty)
+    instead of whatever happened to be due. A full batch, or a record that
+    has waited its time (a backlog, a retry), goes at once."""
+    try:
+        wait = float((record.flow_config.options or {}).get("batch_wait_seconds") or 0)
+    except (TypeError, ValueError):
+        return
+    if wait <= 0 or record.attempts:
+        return
+    until = record.created_at + timedelta(seconds=min(wait, 60))
+    due = SyncRecord.objects.filter(
+        flow_config_id=record.flow_config_id, status__in=CLAIMABLE
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+    while timezone.now() < until and due.count() < size:
+        time.sleep(0.2)
 
 
 def _claim(record: SyncRecord, worker: str):
@@ -276,6 +297,10 @@ def _execute_batch(claimed: list[tuple[SyncRecord, SyncAttempt]]) -> str:
     for record, attempt in claimed:
         run = _run_for(record, attempt)
         steps: list[str] = []
+        if "load" in run.state:
+            # Written by an earlier attempt: only the confirm is left, as in _execute.
+            outcomes.append(_confirmed(flow, run, steps, run.state["load"], started))
+            continue
         try:
             if flow.is_up_to_date(run):
                 steps.append("skip")
@@ -300,12 +325,40 @@ def _execute_batch(claimed: list[tuple[SyncRecord, SyncAttempt]]) -> str:
             results = flow.load_batch(runs, [document for _, _, document in ready])
         except Exception as exc:  # noqa: BLE001 - the whole call failed
             results = [exc] * len(ready)
+        # One failure shared by several records (the batch's call) gives them one
+        # retry time, so they come back as one batch, not scattered by jitter.
+        together: dict[int, datetime] = {}
         for (run, steps, _), result in zip(ready, results, strict=True):
             if isinstance(result, BaseException):
-                outcomes.append(_fail(run, steps, classify(result), result, started))
+                error = classify(result)
+                at = together.setdefault(
+                    id(result),
+                    timezone.now()
+                    + retry.backoff_delay(
+                        run.record.attempts,
+                        retry_after=getattr(error, "retry_after", None),
+                    ),
+                )
+                outcomes.append(_fail(run, steps, error, result, started, retry_at=at))
             else:
-                outcomes.append(_succeed(run, steps, result or {}, started))
+                outcomes.append(_confirmed(flow, run, steps, result or {}, started))
     return outcomes[0] if len(outcomes) == 1 else f"batch of {len(claimed)}"
+
+
+def _confirmed(flow, run: Run, steps: list, target_ids: dict, started: float):
+    """A batched record's confirm, as ``_execute`` runs it: the write is
+    remembered first, so a failed confirm is retried without writing again."""
+    if not flow.has_confirm():
+        return _succeed(run, steps, target_ids, started)
+    try:
+        if run.state.get("load") != target_ids:
+            run.state["load"] = target_ids
+            run.save_state(run.state)
+        steps.append("confirm")
+        flow.confirm(run, target_ids)
+    except Exception as exc:  # noqa: BLE001 - every failure must end in a state
+        return _fail(run, steps, classify(exc), exc, started)
+    return _succeed(run, steps, target_ids, started)
 
 
 def _remember_document(run: Run, flow, document) -> None:
@@ -373,7 +426,15 @@ def _bind(run: Run) -> None:
         )
 
 
-def _fail(run: Run, steps, error: SyncError, exc: BaseException, started: float):
+def _fail(
+    run: Run,
+    steps,
+    error: SyncError,
+    exc: BaseException,
+    started: float,
+    *,
+    retry_at: datetime | None = None,
+):
     from integrations.services import alerts, connections
 
     record, now = run.record, timezone.now()
@@ -395,7 +456,7 @@ def _fail(run: Run, steps, error: SyncError, exc: BaseException, started: float)
         delay = retry.backoff_delay(
             record.attempts, retry_after=getattr(error, "retry_after", None)
         )
-        status, next_at = RecordStatus.RETRY_SCHEDULED, now + delay
+        status, next_at = RecordStatus.RETRY_SCHEDULED, retry_at or now + delay
     else:
         status, next_at = RecordStatus.NEEDS_ATTENTION, None
         if error.retryable:
@@ -439,10 +500,21 @@ def _fail(run: Run, steps, error: SyncError, exc: BaseException, started: float)
         if won == 1 and status == RecordStatus.NEEDS_ATTENTION:
             alerts.record_needs_attention(record.pk)
     if won == 1 and status == RecordStatus.RETRY_SCHEDULED and next_at:
+        at = _whole_second_after(next_at)
         transaction.on_commit(
-            lambda: dispatch.enqueue(record.pk, record.attempts + 1, at=next_at)
+            lambda: dispatch.enqueue(record.pk, record.attempts + 1, at=at)
         )
     return outcome
+
+
+def _whole_second_after(moment: datetime) -> datetime:
+    """RQ keeps a scheduled job's time in whole seconds, rounded down: scheduled
+    at ``moment`` itself the job could start just before the record is due,
+    find it "not due" and leave it to the sweeper (every record of a batch that
+    failed together, since they share one time)."""
+    if not moment.microsecond:
+        return moment
+    return moment.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _refusing_connection(config, error: AuthRevoked):

@@ -15,6 +15,9 @@ from integrations.engine.errors import DuplicateAmbiguous
 from integrations.services import customer_matching, sage_customers
 
 ARCHIVED = "ARCHIVED"
+# Characters of ``where`` per GET /Contacts: about 20 people, and a query string
+# (once encoded) under the 2,048 characters IIS takes by default.
+WHERE_BUDGET = 1400
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,115 @@ def find(client, person: Person, *, bound: str | None, thresholds: dict) -> dict
             return _found(found[0], "matched by e-mail")
         if len(found) > 1:
             _ambiguous(person, [facts(c) for c in found], "share its e-mail")
-    word = customer_matching.candidates_query_terms(person.facts()).name_word
+    word = _name_word(person)
     if not word:
         return None
+    return _by_name(person, client.get_contacts(search_term=word), said, thresholds)
+
+
+def find_many(
+    client, people: dict[str, Person], *, bound: dict[str, str | None],
+    thresholds: dict,
+) -> dict[str, dict | DuplicateAmbiguous | None]:  # fmt: skip
+    """``find`` for a batch of people (keyed as the caller likes), with one
+    ``GET /Contacts`` per twenty or so people Xero must be asked about, not two
+    each.
+
+    The query asks for every e-mail (``EmailAddress==``) and every first name
+    word (``Name.Contains``) at once; each person is then decided as ``find``
+    decides: the e-mail first, then the fuzzy matcher on the contacts whose
+    name or e-mail holds the word. An ambiguity is that person's answer, not
+    the batch's.
+    """
+    answers: dict[str, dict | DuplicateAmbiguous | None] = {}
+    asking: dict[str, tuple[Person, dict]] = {}
+    for key, person in people.items():
+        if bound.get(key):
+            answers[key] = {"contact_id": bound[key], "name": person.name,
+                            "action": "bound"}  # fmt: skip
+            continue
+        said = sage_customers.verdicts(
+            "contact", person.source_connection_id, person.xero_connection_id,
+            person.source_id or person.email,
+        )  # fmt: skip
+        same = [contact for contact, verdict in said.items() if verdict == "same"]
+        if same:
+            answers[key] = {"contact_id": same[0], "name": person.name,
+                            "action": "matched"}  # fmt: skip
+        else:
+            asking[key] = (person, said)
+    contacts: list[dict] = []
+    for where in _lookups(person for person, _ in asking.values()):
+        contacts.extend(client.get_contacts(where=where))
+    for key, (person, said) in asking.items():
+        try:
+            answers[key] = _decide(person, contacts, said, thresholds)
+        except DuplicateAmbiguous as exc:
+            answers[key] = exc
+    return answers
+
+
+def _lookups(people) -> list[str]:
+    """``where`` texts asking for each person's e-mail and name word, as few as
+    keep each under ``WHERE_BUDGET`` characters."""
+    queries: list[str] = []
+    clauses: list[str] = []
+    for person in people:
+        mine = []
+        if person.email and _quotable(person.email):
+            mine.append(f'EmailAddress=="{person.email}"')
+        word = _name_word(person)
+        if word and _quotable(word):
+            mine.append(f'Name.Contains("{word}")')
+        if clauses and len(" OR ".join(clauses + mine)) > WHERE_BUDGET:
+            queries.append(" OR ".join(clauses))
+            clauses = []
+        clauses.extend(c for c in mine if c not in clauses)
+    if clauses:
+        queries.append(" OR ".join(clauses))
+    return queries
+
+
+def _decide(
+    person: Person, contacts: list[dict], said: dict, thresholds: dict
+) -> dict | None:
+    """One person among contacts read for a batch: as ``find`` decides."""
+    if person.email and _quotable(person.email):
+        email = person.email.strip().lower()
+        found = [
+            c
+            for c in contacts
+            if str(c.get("EmailAddress") or "").strip().lower() == email
+            and c.get("ContactStatus") != ARCHIVED
+            and said.get(c.get("ContactID")) != "different"
+        ]
+        found = list({str(c.get("ContactID")): c for c in found}.values())
+        if len(found) == 1:
+            return _found(found[0], "matched by e-mail")
+        if len(found) > 1:
+            _ambiguous(person, [facts(c) for c in found], "share its e-mail")
+    word = _name_word(person)
+    if not word:
+        return None
+    searched = {
+        str(c.get("ContactID")): c
+        for c in contacts
+        if any(
+            word in str(c.get(name) or "").lower()
+            for name in ("Name", "FirstName", "LastName", "EmailAddress")
+        )
+    }
+    return _by_name(person, list(searched.values()), said, thresholds)
+
+
+def _name_word(person: Person) -> str | None:
+    return customer_matching.candidates_query_terms(person.facts()).name_word
+
+
+def _by_name(person: Person, contacts: list[dict], said: dict, thresholds: dict):
     candidates = [
         facts(c)
-        for c in client.get_contacts(search_term=word)
+        for c in contacts
         if c.get("ContactStatus") != ARCHIVED
         and said.get(c.get("ContactID")) != "different"
     ]

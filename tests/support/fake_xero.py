@@ -2,9 +2,10 @@
 flow's decisions rather than Xero's wire (the proof tests use the simulator).
 
 It keeps the books the flows touch (contacts, items, accounts, tax rates,
-currencies, invoices, payments) with Xero's behaviour where the flow depends
-on it: totals from the lines and their stated tax, AmountDue falling with
-payments and PAID at zero, VOIDED only while unpaid, and an Idempotency-Key
+currencies, invoices, payments, credit notes) with Xero's behaviour where the
+flow depends on it: totals from the lines and their stated tax, AmountDue
+falling with payments and credit allocated, PAID at zero, VOIDED only while
+unpaid, allocations refused past the amount due, and an Idempotency-Key
 that replays the first answer. ``fail`` makes the next calls of one method
 raise, to play outages.
 """
@@ -25,6 +26,47 @@ from integrations.engine import clients
 from integrations.engine.errors import ValidationFailed
 
 _CLAUSE = re.compile(r'(\w+)=="([^"]*)"')
+_CONTAINS = re.compile(r'(\w+)\.Contains\("([^"]*)"\)')
+
+
+def _matches(document: dict, where: str) -> bool:
+    """``A=="x" AND (B=="y" OR C.Contains("z"))``: AND, OR, parentheses, no case."""
+
+    def term(text: str) -> bool:
+        text = text.strip()
+        if text.startswith("(") and text.endswith(")"):
+            return _matches(document, text[1:-1])
+        equal, contains = _CLAUSE.search(text), _CONTAINS.search(text)
+        if equal:
+            name, value = equal.groups()
+            return str(document.get(name) or "").lower() == value.lower()
+        if contains:
+            name, value = contains.groups()
+            return value.lower() in str(document.get(name) or "").lower()
+        return True
+
+    return any(
+        all(term(part) for part in _top_level(group, " AND "))
+        for group in _top_level(where, " OR ")
+    )
+
+
+def _top_level(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside parentheses and quotes."""
+    parts, depth, quoted, start, at = [], 0, False, 0, 0
+    while at < len(text):
+        char = text[at]
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+        elif not quoted and depth == 0 and text.startswith(separator, at):
+            parts.append(text[start:at])
+            at += len(separator)
+            start = at
+            continue
+        at += 1
+    return [*parts, text[start:]]
 
 
 @dataclass
@@ -36,6 +78,7 @@ class FakeBooks:
     currencies: list[dict] = field(default_factory=list)
     invoices: dict[str, dict] = field(default_factory=dict)
     payments: dict[str, dict] = field(default_factory=dict)
+    credit_notes: dict[str, dict] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, detail)
     failures: dict[str, list[Exception]] = field(default_factory=dict)
     replays: dict[str, list] = field(default_factory=dict)
@@ -65,7 +108,8 @@ class FakeBooks:
 
     @property
     def writes(self) -> list[tuple[str, str]]:
-        return [c for c in self.calls if c[0].startswith(("save", "create", "update"))]
+        writing = ("save", "create", "update", "allocate")
+        return [c for c in self.calls if c[0].startswith(writing)]
 
 
 class FakeXeroClient:
@@ -94,8 +138,8 @@ class FakeXeroClient:
         found = list(self.books.contacts.values())
         if ids:
             found = [c for c in found if c["ContactID"] in ids]
-        for name, value in _CLAUSE.findall(where or ""):
-            found = [c for c in found if str(c.get(name, "")).lower() == value.lower()]
+        if where:
+            found = [c for c in found if _matches(c, where)]
         if search_term:
             term = search_term.lower()
             found = [
@@ -126,8 +170,8 @@ class FakeXeroClient:
         found = list(self.books.invoices.values())
         if ids:
             found = [i for i in found if i["InvoiceID"] in ids]
-        for name, value in _CLAUSE.findall(where or ""):
-            found = [i for i in found if str(i.get(name, "")) == value]
+        if where:
+            found = [i for i in found if _matches(i, where)]
         return copy.deepcopy(found)
 
     # -- writing ------------------------------------------------------------------
@@ -203,6 +247,8 @@ class FakeXeroClient:
         )
 
     def _payment(self, payment: dict) -> ElementResult:
+        if "CreditNote" in payment:
+            return self._refund(payment)
         invoice = self.books.invoices[payment["Invoice"]["InvoiceID"]]
         amount = Decimal(str(payment["Amount"]))
         if invoice["Status"] != "AUTHORISED" or amount > invoice["AmountDue"]:
@@ -218,6 +264,112 @@ class FakeXeroClient:
         if invoice["AmountDue"] == 0:
             invoice["Status"] = "PAID"
         return ElementResult(True, copy.deepcopy(saved))
+
+    # -- credit notes (refunds) ------------------------------------------------------
+    def get_credit_notes(self, *, where=None, **_) -> list:
+        self._enter("get_credit_notes", where or "")
+        groups = [_CREDIT_CLAUSE.findall(part) for part in (where or "").split(" OR ")]
+        found = [
+            note
+            for note in self.books.credit_notes.values()
+            if any(
+                all(str(note.get(k, "")).lower() == v.lower() for k, v in group)
+                for group in groups
+            )
+        ]
+        return copy.deepcopy(found)
+
+    def save_credit_notes(self, credit_notes, *, create_only=False, idempotency_key):
+        self._enter("save_credit_notes", idempotency_key)
+        return self._replayed(
+            idempotency_key, lambda: [self._credit_note(n) for n in credit_notes]
+        )
+
+    def _credit_note(self, note: dict) -> ElementResult:
+        codes = {i["Code"] for i in self.books.items}
+        for line in note["LineItems"]:
+            if line.get("ItemCode") and line["ItemCode"] not in codes:
+                return ElementResult(
+                    False, note, [f"Item code '{line['ItemCode']}' is not valid."]
+                )
+        amounts = sum(
+            (Decimal(str(x["Quantity"])) * Decimal(str(x["UnitAmount"])))
+            for x in note["LineItems"]
+        )
+        tax = sum(Decimal(str(x["TaxAmount"])) for x in note["LineItems"])
+        total = amounts if note.get("LineAmountTypes") == "Inclusive" else amounts + tax
+        saved = {
+            **note,
+            "CreditNoteID": str(uuid.uuid4()),
+            "CreditNoteNumber": f"CN-{next(self.books.numbers):04d}",
+            "Total": total.quantize(Decimal("0.01")),
+            "TotalTax": tax,
+            "RemainingCredit": total.quantize(Decimal("0.01")),
+            "Allocations": [],
+            "Payments": [],
+        }
+        self.books.credit_notes[saved["CreditNoteID"]] = saved
+        return ElementResult(True, copy.deepcopy(saved))
+
+    def allocate_credit_note(
+        self, credit_note_id, invoice_id, amount, on, *, idempotency_key
+    ) -> dict:
+        self._enter("allocate_credit_note", idempotency_key)
+        return self._replayed(
+            idempotency_key,
+            lambda: self._allocate(credit_note_id, invoice_id, Decimal(amount), on),
+        )
+
+    def _allocate(self, credit_note_id, invoice_id, amount, on) -> dict:
+        """Xero's rules: both approved, one contact, within credit and due."""
+        note = self.books.credit_notes[credit_note_id]
+        invoice = self.books.invoices[invoice_id]
+        if invoice["Status"] == "PAID":
+            raise ValidationFailed(
+                "The invoice you are trying to allocate to has already been paid off"
+            )
+        if amount > invoice["AmountDue"] or amount > note["RemainingCredit"]:
+            raise ValidationFailed(
+                "Credit Note cannot be allocated as amount is greater than amount "
+                "outstanding"
+            )
+        allocation = {
+            "AllocationID": str(uuid.uuid4()),
+            "Amount": amount,
+            "Date": on,
+            "Invoice": {"InvoiceID": invoice_id},
+        }
+        note["Allocations"].append(allocation)
+        note["RemainingCredit"] -= amount
+        invoice["AmountDue"] -= amount
+        invoice.setdefault("CreditNotes", []).append(
+            {"CreditNoteID": credit_note_id, "AppliedAmount": amount}
+        )
+        if invoice["AmountDue"] == 0:
+            invoice["Status"] = "PAID"
+        if note["RemainingCredit"] == 0:
+            note["Status"] = "PAID"
+        return copy.deepcopy(allocation)
+
+    def _refund(self, payment: dict) -> ElementResult:
+        note = self.books.credit_notes[payment["CreditNote"]["CreditNoteID"]]
+        amount = Decimal(str(payment["Amount"]))
+        if note["Status"] != "AUTHORISED" or amount > note["RemainingCredit"]:
+            return ElementResult(False, payment, ["Payment amount exceeds credit."])
+        saved = {**payment, "PaymentID": str(uuid.uuid4()), "Amount": amount}
+        self.books.payments[saved["PaymentID"]] = saved
+        note["RemainingCredit"] -= amount
+        note["Payments"].append(
+            {"PaymentID": saved["PaymentID"], "Amount": amount,
+             "Reference": payment.get("Reference")}
+        )  # fmt: skip
+        if note["RemainingCredit"] == 0:
+            note["Status"] = "PAID"
+        return ElementResult(True, copy.deepcopy(saved))
+
+
+# ``Reference=="x"``, ``Type=="y"`` and ``CreditNoteID==Guid("z")``.
+_CREDIT_CLAUSE = re.compile(r'(\w+)==(?:Guid\()?"([^"]*)"')
 
 
 @contextmanager
