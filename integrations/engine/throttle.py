@@ -53,6 +53,16 @@ return 1
 # Sliding windows: one sorted set of call times (scored in seconds) per key,
 # covering the last day when there is a daily budget, else the last minute. The
 # fixed day counter is kept as well: the connections page reads it.
+# KEYS[1] pause key; ARGV[1] milliseconds. Sets the pause unless a longer one
+# is already running.
+_EXTEND_PAUSE = """
+local left = redis.call('PTTL', KEYS[1])
+if left < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return left
+"""
+
 _TAKE_SLIDING = """
 local log_key, day_key, pause_key = KEYS[1], KEYS[2], KEYS[3]
 local now, per_minute, per_day = tonumber(ARGV[1]), tonumber(ARGV[2]),
@@ -105,6 +115,7 @@ class Throttle:
         self._take = redis.register_script(_TAKE)
         self._enter = redis.register_script(_ENTER)
         self._take_sliding = redis.register_script(_TAKE_SLIDING)
+        self._extend_pause = redis.register_script(_EXTEND_PAUSE)
 
     def take(self, *, now: float | None = None) -> str | None:
         """Count one call against the budget, or raise RateLimited.
@@ -166,7 +177,10 @@ class Throttle:
     def pause(self, seconds: float) -> None:
         """No call for ``seconds`` from any worker (sliding throttles only)."""
         if seconds > 0:
-            self.redis.set(self._pause, "1", px=max(int(seconds * 1000), 1))
+            # Only ever lengthen it: two 429s answered a moment apart carry
+            # Retry-Afters rounded at different instants, and the shorter one
+            # set last must not end the longer wait early.
+            self._extend_pause(keys=[self._pause], args=[max(int(seconds * 1000), 1)])
 
     @contextmanager
     def slot(self, *, hold_seconds: float = 120.0) -> Iterator[None]:

@@ -91,6 +91,16 @@ def test_a_pause_stops_every_worker_until_it_ends(redis_conn):
     two.take()
 
 
+def test_a_shorter_pause_set_later_does_not_end_a_longer_one(redis_conn):
+    one, two = sliding(redis_conn), sliding(redis_conn)
+    one.pause(60)
+    two.pause(59)  # a second 429, its Retry-After rounded a moment later
+
+    assert redis_conn.pttl(f"{one.key}:pause") > 59_000
+    two.pause(90)
+    assert redis_conn.pttl(f"{one.key}:pause") > 89_000
+
+
 def test_a_call_refused_a_concurrency_slot_is_not_counted(redis_conn):
     throttle = sliding(redis_conn, per_minute=2, concurrent=1)
     with throttle.call():

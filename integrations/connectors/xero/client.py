@@ -531,12 +531,19 @@ class XeroClient:
             gate = self.throttle.call() if throttled and self.throttle else None
             try:
                 with gate or nullcontext():
-                    response, status, headers = operation(
-                        **kwargs,
-                        _return_http_data_only=False,
-                        _preload_content=False,
-                        _request_timeout=(self.conf.timeout, self.conf.timeout),
-                    )
+                    try:
+                        response, status, headers = operation(
+                            **kwargs,
+                            _return_http_data_only=False,
+                            _preload_content=False,
+                            _request_timeout=(self.conf.timeout, self.conf.timeout),
+                        )
+                    except sdk.HTTPStatusException as exc:
+                        # Pause every worker before this call gives its slot
+                        # back, or another may slip a call Xero will refuse
+                        # into the gap.
+                        self._pause_on_429(exc, doing=doing, what=what)
+                        raise
                     data = response.data
                     response.release_conn()
             except sdk.HTTPStatusException as exc:
@@ -581,6 +588,13 @@ class XeroClient:
                 found[name] = int(value)
         if found:
             self.limits = RateLimits(**{**self.limits.__dict__, **found})
+
+    def _pause_on_429(self, exc: Exception, *, doing: str, what: str) -> None:
+        if int(getattr(getattr(exc, "http_resp", None), "status", 0) or 0) != 429:
+            return
+        error = xero_errors.from_api_exception(exc, doing=doing, what=what)
+        if isinstance(error, errors.RateLimited):
+            self._pause(error.retry_after)
 
     def _pause(self, seconds: float | None) -> None:
         """Xero said 429: every worker on this tenant waits, not only this one."""
