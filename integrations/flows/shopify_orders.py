@@ -738,7 +738,11 @@ class ShopifyOrderToXeroAndSage100(Flow):
         invoice = self._invoice_now(side, ours["invoice_id"])
         status = str(invoice.get("Status") or "")
         paid = Decimal(str(invoice.get("AmountPaid") or 0))
-        result = {"invoice_id": ours["invoice_id"], "invoice_status": status}
+        result = {
+            "invoice_id": ours["invoice_id"],
+            "invoice_number": str(invoice.get("InvoiceNumber") or ""),
+            "invoice_status": status,
+        }
         if status in ("AUTHORISED", "SUBMITTED", "DRAFT") and paid == 0:
             run.once("void", lambda: self._void(run, side, ours["invoice_id"]))
             result["invoice_status"] = "VOIDED"

@@ -319,6 +319,9 @@ def test_cancelled_unpaid_order_voids_the_invoice_and_closes_the_order(o2c, book
     (sales_order,) = o2c.sage_orders(order["id"])
     assert sales_order["OrderStatus"] == "C"
     assert o2c.on_sales_order("TRAIL-TENT-2P") == before - 2
+    tags = o2c.shopify.shop.order(order["id"])["tags"]
+    assert f"xero:{invoice['InvoiceNumber']}" in tags  # the number, not the id
+    assert "xero-status:voided" in tags
 
 
 def test_an_order_cancelled_before_it_went_through_is_not_sent(o2c, books):

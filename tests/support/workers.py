@@ -49,7 +49,14 @@ def start_worker(
 
     The worker class is the product's default (settings.RQ["WORKER_CLASS"]).
     """
-    command = [sys.executable, str(ROOT / "manage.py"), "rqworker", "default"]
+    command = [
+        sys.executable,
+        str(ROOT / "manage.py"),
+        "rqworker",
+        "high",
+        "default",
+        "low",
+    ]
     if burst:
         command.append("--burst")
     if with_scheduler:
