@@ -14,7 +14,7 @@ from datetime import datetime
 
 import django_rq
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from redis.exceptions import RedisError
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
@@ -39,8 +39,28 @@ def _connection():
     return django_rq.get_connection(settings.LEDGERBRIDGE["QUEUE"])
 
 
-def queue():
-    return django_rq.get_queue(settings.LEDGERBRIDGE["QUEUE"], connection=_connection())
+def queue(name: str | None = None):
+    return django_rq.get_queue(
+        name or settings.LEDGERBRIDGE["QUEUE"], connection=_connection()
+    )
+
+
+def _queues_of(record_ids: Iterable[int]) -> dict[int, str]:
+    """Each record's queue: its flow's ``queue`` when it names one (two-way
+    master data says "low", so a first sync of thousands of customers waits
+    behind orders: workers take high, default, low in that order), else the
+    engine's queue."""
+    from integrations.flows import registry
+    from integrations.models import SyncRecord
+
+    named = {}
+    rows = SyncRecord.objects.filter(pk__in=list(record_ids)).values_list("pk", "flow")
+    for pk, flow in rows:
+        try:
+            named[pk] = getattr(registry.get(flow), "queue", "") or ""
+        except KeyError:  # an unknown flow runs (and fails) as it always did
+            named[pk] = ""
+    return named
 
 
 def _job_options() -> dict:
@@ -54,12 +74,18 @@ def _job_options() -> dict:
     }
 
 
-def enqueue(record_id: int, attempt: int, *, at: datetime | None = None) -> bool:
-    """Queue (or schedule) the job for ``attempt``; False when already queued."""
+def enqueue(
+    record_id: int, attempt: int, *, at: datetime | None = None, on: str | None = None
+) -> bool:
+    """Queue (or schedule) the job for ``attempt``; False when already queued.
+    ``on`` names the queue when the caller knows it (else the record's flow's)."""
     from integrations.jobs import run_sync_record
 
-    q, jid = queue(), job_id(record_id, attempt)
+    jid = job_id(record_id, attempt)
     try:
+        if on is None:
+            on = _queues_of([record_id]).get(record_id, "")
+        q = queue(on)
         if at is None:
             q.enqueue(
                 run_sync_record, record_id, job_id=jid, unique=True, **_job_options()
@@ -106,4 +132,14 @@ def enqueue_on_commit(pairs: Iterable[tuple[int, int]]) -> None:
     """After the surrounding transaction commits, queue each (record id, attempt)."""
     pairs = list(pairs)
     if pairs:
-        transaction.on_commit(lambda: [enqueue(rid, attempt) for rid, attempt in pairs])
+        transaction.on_commit(lambda: _enqueue_all(pairs))
+
+
+def _enqueue_all(pairs: list[tuple[int, int]]) -> None:
+    try:
+        named = _queues_of(rid for rid, _ in pairs)
+    except DatabaseError:
+        logger.exception("Could not read the records' flows; the sweeper finds them")
+        return
+    for rid, attempt in pairs:
+        enqueue(rid, attempt, on=named.get(rid, ""))

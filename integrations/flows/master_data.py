@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 
 from integrations.connectors.sage100 import changes, keys
+from integrations.connectors.sage100 import reader as sage_reader
 from integrations.engine.errors import (
     ConflictDetected,
     DuplicateAmbiguous,
@@ -48,15 +49,16 @@ from integrations.flows.registry import register
 from integrations.models import Connection, CrossReference, MasterDataLink, System
 from integrations.services import customer_matching
 from integrations.services import master_data as engine
+from integrations.services import master_data_contacts as contacts_
 from integrations.services import master_data_fields as fields_
 from integrations.services import master_data_links as links
 from integrations.services.master_data_fields import CUSTOMER, ITEM, VENDOR
 
 SAGE, XERO = engine.SAGE100, engine.XERO
 XERO_BATCH = 50
-# Up to this many new records per batch are looked up in Xero one query each;
-# more (a first load) read the whole contact list once instead.
-LOOKUPS_PER_BATCH = 5
+# Master data runs on the low queue: workers take high, default, low in that
+# order, so a first sync of hundreds of customers never holds up an order.
+QUEUE = "low"
 CONTACT_TOPICS = frozenset({"xero.contact.create", "xero.contact.update"})
 RESOLUTIONS = frozenset({SAGE, XERO})
 
@@ -140,6 +142,27 @@ class SageSide:
             [division, number],
         )
         return rows[0] if rows else None
+
+    def rows(self, wanted: list[str]) -> dict[str, dict]:
+        """The rows of many keys, a query per 50 or so (``IN``), not one each:
+        a first sync of 300 customers must not spend the connection's budget
+        of ODBC calls. Keys Sage does not have are left out."""
+        reader = self.client.reader
+        if self.kind == ITEM:
+            found = reader.items(wanted)
+            return {key: found[key] for key in wanted if key in found}
+        table = self.TABLES[self.kind]
+        column = "CustomerNo" if self.kind == CUSTOMER else "VendorNo"
+        numbers = sorted({_split(key)[1] for key in wanted})
+        rows: dict[str, dict] = {}
+        for chunk in sage_reader.chunks(numbers):
+            sql = (
+                f"SELECT * FROM {table} WHERE {column} IN "
+                f"({sage_reader.marks(len(chunk))})"
+            )
+            for row in reader.select(table, sql, list(chunk)):
+                rows[sage_key_of(self.kind, row)] = row
+        return {key: rows[key] for key in wanted if key in rows}
 
     def by_name(self, name: str) -> dict | None:
         """The one customer or vendor with exactly this name (Sage's 30
@@ -243,10 +266,11 @@ def _as_dates(row: dict) -> dict:
 class XeroSide:
     """Xero reads and writes for one kind of master data."""
 
-    def __init__(self, kind: str, client):
+    def __init__(self, kind: str, client, connection: Connection | None = None):
         self.kind = kind
         self.client = client
         self._items: list[dict] | None = None
+        self.directory = contacts_.Directory(client, connection)
 
     def id_of(self, document: dict) -> str:
         return str(document.get("ItemID" if self.kind == ITEM else "ContactID") or "")
@@ -274,62 +298,19 @@ class XeroSide:
         return self._items
 
     def find(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-        """Existing documents for new Sage records: by (number, name).
-
-        Items by Code; customers by ContactNumber (``01-ABF``) or name; vendors
-        by name (Xero keeps contact names unique).
-        """
-        if not wanted:
-            return {}
-        if self.kind == ITEM:
-            by_code = {str(i.get("Code") or "").upper(): i for i in self.items()}
-            return {
-                (code, name): by_code[code.upper()]
-                for code, name in wanted
-                if code.upper() in by_code
-            }
-        if len(wanted) > LOOKUPS_PER_BATCH:
-            contacts = self.client.get_contacts()
-        else:
-            contacts = []
-            for number, name in wanted:
-                contacts.extend(self.client.get_contacts(where=_where(number, name)))
-        found = {}
-        for number, name in wanted:
-            match = _contact_match(contacts, number, name)
-            if match is not None:
-                found[(number, name)] = match
-        return found
+        """Existing items for new Sage items, by Code (contacts: ``Synchroniser.
+        _match_contacts``, which needs the names Xero has)."""
+        by_code = {str(i.get("Code") or "").upper(): i for i in self.items()}
+        return {
+            (code, name): by_code[code.upper()]
+            for code, name in wanted
+            if code.upper() in by_code
+        }
 
     def save(self, documents: list[dict], *, idempotency_key: str) -> list:
         if self.kind == ITEM:
             return self.client.save_items(documents, idempotency_key=idempotency_key)
         return self.client.save_contacts(documents, idempotency_key=idempotency_key)
-
-
-def _quoted(text: str) -> str:
-    """A string literal for Xero's ``where`` (Dynamic LINQ doubles a quote)."""
-    return text.replace('"', '""')
-
-
-def _where(number: str, name: str) -> str:
-    parts = []
-    if number:
-        parts.append(f'ContactNumber=="{_quoted(number)}"')
-    if name:
-        parts.append(f'Name=="{_quoted(name)}"')
-    return " OR ".join(parts)
-
-
-def _contact_match(contacts: list[dict], number: str, name: str) -> dict | None:
-    for contact in contacts:
-        if number and str(contact.get("ContactNumber") or "") == number:
-            return contact
-    lowered = name.strip().lower()
-    for contact in contacts:
-        if lowered and str(contact.get("Name") or "").strip().lower() == lowered:
-            return contact
-    return None
 
 
 # -- the work ------------------------------------------------------------------------
@@ -356,16 +337,27 @@ class Synchroniser:
             kind, fields_.Options.from_options(options, on=date.today())
         )
         self.owners = links.owners(pair)
+        self.name_clash = contacts_.name_clash_option(options) if kind != ITEM else ""
+        # Xero contacts seen while matching: id → contact; names asked about.
+        self._contacts: dict[str, dict] = {}
+        self._asked: set[str] = set()
+        # Sage rows read for the whole batch at once: key → row; keys asked.
+        self._sage_rows: dict[str, dict] = {}
+        self._sage_read: set[str] = set()
+        self._batch: list[Change] = []
 
     def run(self, work: list[Change]) -> None:
         """Sets every change's ``result``: target ids, or the error."""
+        self._batch = work
         with links.lock(self.pair):
             self._find_links(work)
+            self._read_sage_rows(work)
             self._step(work, self._read_sage)
             self._read_xero(work)
             self._match_new(work)
             for change in work:
                 self._guarded(change, self._plan)
+            self._resolve_names(work)
             self._step(work, self._create_in_sage)
             self._write_xero(work)
             for change in work:
@@ -424,6 +416,33 @@ class Synchroniser:
                 bound = bound_value and links.xref_to_sage(self.pair, bound_value)
                 if bound:
                     change.sage_key = bound
+        if self.kind != ITEM:
+            self._unshare(work)
+
+    def _unshare(self, work: list[Change]) -> None:
+        """A contact is one Sage record's. Procure-to-pay finds a vendor's
+        contact by name, so two Sage vendors of one name may be bound to one
+        contact: the one linked to it here (or the first by number) keeps it,
+        the other is matched afresh and, by ``name_clash``, gets its own
+        contact, to which its cross-reference then points."""
+        bound = [c for c in work if c.link is None and c.origin == SAGE and c.xero_id]
+        if not bound:
+            return
+        owners = {
+            link.xero_id: link.sage_key
+            for link in links.links(self.pair, xero_ids=[c.xero_id for c in bound])
+        }
+        kept: set[str] = set()
+        for change in sorted(bound, key=lambda c: c.sage_key):
+            owner = owners.get(change.xero_id, change.sage_key)
+            if owner != change.sage_key or change.xero_id in kept:
+                change.notes.append(
+                    f"its cross-reference named contact {change.xero_id}, which is "
+                    f"{owner if owner != change.sage_key else 'another record'}'s"
+                )
+                change.xero_id = ""
+            else:
+                kept.add(change.xero_id)
 
     def _item_id(self, code: str) -> str:
         for item in self.xero.items():
@@ -438,10 +457,24 @@ class Synchroniser:
         return ""
 
     # -- 2. both sides as they are now --
+    def _read_sage_rows(self, work: list[Change]) -> None:
+        """Every known Sage key of the batch in a few queries."""
+        wanted = sorted({c.sage_key for c in work if c.open and c.sage_key})
+        if len(wanted) < 2:
+            return
+        try:
+            self._sage_rows = self.sage.rows(wanted)
+        except ValidationFailed:
+            return  # a key Sage cannot have: read one by one, each fails alone
+        self._sage_read = set(wanted)
+
     def _read_sage(self, change: Change) -> None:
         if not change.sage_key:
             return
-        row = self.sage.row(change.sage_key)
+        if change.sage_key in self._sage_read:
+            row = self._sage_rows.get(change.sage_key)
+        else:
+            row = self.sage.row(change.sage_key)
         if row is None and change.origin == SAGE:
             change.result = {
                 "sage": change.sage_key,
@@ -466,32 +499,166 @@ class Synchroniser:
                     "skipped": "Xero no longer has this record.",
                 }
             elif change.xero_doc is not None:
-                change.xero_values = self.entity.read_xero(change.xero_doc)
+                change.xero_values = self._xero_values(change, change.xero_doc)
+        if self.kind != ITEM:
+            # Contacts read afresh keep the copy of names up to date.
+            self.xero.directory.remember(c.xero_doc for c in work if c.xero_doc)
+
+    def _xero_values(self, change: Change, document: dict) -> dict:
+        """A Xero record's fields; a contact's name without the ``(02-ABF)``
+        suffix a name clash gave it, which is Xero's part of the name only."""
+        values = self.entity.read_xero(document)
+        if self.kind != ITEM and change.sage_key:
+            values["name"] = contacts_.without_suffix(values["name"], change.sage_key)
+        return values
 
     # -- 3. counterparts for records never linked --
     def _match_new(self, work: list[Change]) -> None:
         unlinked = [c for c in work if c.open and c.link is None]
         from_sage = [c for c in unlinked if c.origin == SAGE and c.xero_doc is None]
-        wanted = {c.sage_key: self._wanted(c) for c in from_sage}
+        if self.kind == ITEM:
+            self._match_items(from_sage)
+        else:
+            self._match_contacts([c for c in from_sage if c.open and c.sage_values])
+        for change in unlinked:
+            if change.origin == XERO and change.sage_row is None:
+                self._guarded(change, self._match_in_sage)
+        self._refuse_taken(unlinked)
+
+    def _match_items(self, from_sage: list[Change]) -> None:
+        wanted = {
+            c.sage_key: (c.sage_key, (c.sage_values or {}).get("name", ""))
+            for c in from_sage
+        }
         found = self.xero.find(list(dict.fromkeys(wanted.values())))
         for change in from_sage:
             document = found.get(wanted[change.sage_key])
             if document is not None:
                 change.xero_doc = document
                 change.xero_id = self.xero.id_of(document)
-                change.xero_values = self.entity.read_xero(document)
+                change.xero_values = self._xero_values(change, document)
                 change.notes.append("matched an existing Xero record")
-        for change in unlinked:
-            if change.origin == XERO and change.sage_row is None:
-                self._guarded(change, self._match_in_sage)
-        self._refuse_taken(unlinked)
 
-    def _wanted(self, change: Change) -> tuple[str, str]:
-        values = change.sage_values or {}
-        if self.kind == ITEM:
-            return change.sage_key, values.get("name", "")
-        number = change.sage_key if self.kind == CUSTOMER else ""
-        return number, values.get("name", "")
+    def _lookup(self, wanted: list[tuple[str, list[str]]]) -> None:
+        """Xero contacts with these numbers or names, from the copy of the
+        list, a few queries, or one read of the whole list (``Directory``)."""
+        if self._asked == {"*"}:
+            return
+        wanted = [
+            (number, names)
+            for number, names in wanted
+            if number or any(n.lower() not in self._asked for n in names)
+        ]
+        if not wanted:
+            return
+        names = [n for _, ns in wanted for n in ns]
+        for contact in self.xero.directory.lookup(wanted):
+            self._contacts[str(contact.get("ContactID"))] = contact
+        if self.xero.directory.from_copy or len(wanted) > contacts_.LOOKUPS:
+            self._asked = {"*"}  # the whole list is at hand
+        else:
+            self._asked |= {n.lower() for n in names}
+
+    def _match_contacts(self, changes_: list[Change]) -> None:
+        """A new Sage customer's or vendor's contact: the one with its number
+        (customers), its suffixed name, or its name when that contact is no
+        other record's. A name another record's contact has is a clash, which
+        ``_resolve_names`` settles when the new contact is written."""
+        if not changes_:
+            return
+        wanted = []
+        for change in changes_:
+            name = change.sage_values.get("name", "")
+            number = change.sage_key if self.kind == CUSTOMER else ""
+            names = [name, contacts_.with_suffix(name, change.sage_key)] if name else []
+            wanted.append((number, names))
+        self._lookup(wanted)
+        numbers = {number.upper() for number, _ in wanted if number}
+        named = {name.strip().lower() for _, both in wanted for name in both}
+        candidates = [
+            contact_id
+            for contact_id, contact in self._contacts.items()
+            if str(contact.get("ContactNumber") or "").strip().upper() in numbers
+            or str(contact.get("Name") or "").strip().lower() in named
+        ]
+        taken = self._taken(candidates)
+        # Contacts other records of this batch have already are not free.
+        adopted = {c.xero_id for c in self._batch if c.xero_id}
+        for change in changes_:
+            contact = self._counterpart(change, taken, adopted)
+            if contact is not None:
+                change.xero_id = str(contact.get("ContactID"))
+                adopted.add(change.xero_id)
+        ids = sorted({c.xero_id for c in changes_ if c.xero_id})
+        if not ids:
+            return
+        if self.xero.directory.from_copy:  # the copy keeps names, not values
+            documents = self.xero.documents(ids)
+        else:
+            documents = {i: self._contacts[i] for i in ids}
+        for change in changes_:
+            if not change.xero_id:
+                continue
+            document = documents.get(change.xero_id)
+            if document is None:  # gone since the copy was made
+                self._contacts.pop(change.xero_id, None)
+                change.xero_id = ""
+                continue
+            change.xero_doc = document
+            change.xero_values = self._xero_values(change, document)
+            change.notes.append("matched an existing Xero record")
+
+    def _taken(self, ids: list[str]) -> dict[str, set[str]]:
+        """Contact id → the Sage keys it is linked (or cross-referenced) to."""
+        if not ids:
+            return {}
+        taken: dict[str, set[str]] = {}
+        for link in links.links(self.pair, xero_ids=ids):
+            taken.setdefault(link.xero_id, set()).add(link.sage_key)
+        bound = CrossReference.objects.filter(
+            kind=self.kind,
+            source_connection_id=self.pair.sage_id,
+            target_connection_id=self.pair.xero_id,
+            target_value__in=ids,
+        ).values_list("target_value", "source_value")
+        for contact_id, sage_key in bound:
+            taken.setdefault(contact_id, set()).add(sage_key)
+        return taken
+
+    def _counterpart(
+        self, change: Change, taken: dict[str, set[str]], adopted: set[str]
+    ) -> dict | None:
+        key = change.sage_key
+        name = change.sage_values.get("name", "")
+        contacts = list(self._contacts.values())
+        if self.kind == CUSTOMER:
+            for contact in contacts:
+                if (
+                    str(contact.get("ContactNumber") or "").strip().upper()
+                    == key.upper()
+                ):
+                    return contact  # if another record has it, _refuse_taken says so
+
+        def free(contact: dict) -> bool:
+            contact_id = str(contact.get("ContactID"))
+            return contact_id not in adopted and taken.get(contact_id, set()) <= {key}
+
+        suffixed = contacts_.with_suffix(name, key)
+        for contact in contacts:
+            if contacts_.same_name(contact.get("Name"), suffixed) and free(contact):
+                return contact
+        for contact in contacts:
+            number = str(contact.get("ContactNumber") or "").strip()
+            numbered_else = self.kind == CUSTOMER and number and number != key
+            if (
+                name
+                and contacts_.active(contact)
+                and contacts_.same_name(contact.get("Name"), name)
+                and free(contact)
+                and not numbered_else
+            ):
+                return contact
+        return None
 
     def _match_in_sage(self, change: Change) -> None:
         document = change.xero_doc or {}
@@ -506,12 +673,19 @@ class Synchroniser:
                     row = self.sage.row(_party_key(CUSTOMER, *_split(number)))
                 except ValidationFailed:
                     row = None  # a ContactNumber that is not a Sage customer key
+            carried = contacts_.suffix_key(str(document.get("Name") or ""))
+            if row is None and "-" in carried:
+                try:  # "Name (02-ABF)": a name clash's suffix names the record
+                    row = self.sage.row(_party_key(self.kind, *_split(carried)))
+                except ValidationFailed:
+                    row = None
             if row is None:
                 row = self.sage.by_name(str(document.get("Name") or ""))
         if row is not None:
             change.sage_row = row
             change.sage_key = sage_key_of(self.kind, row)
             change.sage_values = self.entity.read_sage(row)
+            change.xero_values = self._xero_values(change, document)
             change.notes.append("matched an existing Sage 100 record")
 
     def _refuse_taken(self, unlinked: list[Change]) -> None:
@@ -647,7 +821,92 @@ class Synchroniser:
             )
         change.create_in_sage = columns
 
-    # -- 5. writes: new Sage records, then Xero in batches, then Sage updates --
+    # -- 5. names Xero can take: unique across its active contacts --
+    def _resolve_names(self, work: list[Change]) -> None:
+        """A name that another Xero contact has (or another record of this
+        batch is given) is suffixed with the Sage number, or the record waits
+        for a person, by the option ``name_clash``."""
+        if self.kind == ITEM:
+            return
+        sending = [
+            c
+            for c in work
+            if c.open and c.xero_document is not None and c.xero_document.get("Name")
+        ]
+        if not sending:
+            return
+        self._lookup(
+            [
+                (
+                    "",
+                    [
+                        c.xero_document["Name"],
+                        contacts_.with_suffix(c.xero_document["Name"], c.sage_key),
+                    ],
+                )
+                for c in sending
+            ]
+        )
+        claimed: dict[str, Change] = {}
+        for change in sending:
+            name = str(change.xero_document["Name"])
+            holder = self._holder(name, change, claimed)
+            if holder is not None and self.name_clash == contacts_.SUFFIX:
+                suffixed = contacts_.with_suffix(name, change.sage_key)
+                if self._holder(suffixed, change, claimed) is None:
+                    change.xero_document["Name"] = suffixed
+                    claimed[suffixed.lower()] = change
+                    change.notes.append(
+                        f'Xero has another contact named "{name}" ({holder}): '
+                        f'named "{suffixed}"'
+                    )
+                    continue
+                name, holder = suffixed, self._holder(suffixed, change, claimed)
+            if holder is not None:
+                change.fail(self._name_taken(change, name, holder))
+                continue
+            claimed[name.strip().lower()] = change
+
+    def _holder(
+        self, name: str, change: Change, claimed: dict[str, Change]
+    ) -> str | None:
+        """Who has ``name`` in Xero other than this record's own contact, in
+        words; None when nobody."""
+        other = claimed.get(name.strip().lower())
+        if other is not None and other is not change:
+            return f"the contact of Sage 100 {self.entity.title} {other.sage_key}"
+        for contact in self._contacts.values():
+            contact_id = str(contact.get("ContactID"))
+            if (
+                contact_id != change.xero_id
+                and contacts_.active(contact)
+                and contacts_.same_name(contact.get("Name"), name)
+            ):
+                number = contact.get("ContactNumber")
+                return f"contact {contact_id}" + (
+                    f", number {number}" if number else ""
+                )
+        return None
+
+    def _name_taken(self, change: Change, name: str, holder: str) -> SyncError:
+        suffixed = contacts_.with_suffix(name, change.sage_key)
+        or_suffix = (
+            f'set the flow option name_clash to "suffix" to name this one '
+            f'"{suffixed}", '
+            if self.name_clash != contacts_.SUFFIX
+            else ""
+        )
+        return DuplicateAmbiguous(
+            f"Sage 100 {self.entity.title} {change.sage_key}: Xero already has a "
+            f'contact named "{name}" ({holder}), and Xero keeps contact names '
+            "unique among active contacts. Rename one of them, "
+            f"{or_suffix}or link the right contact with a {self.kind} "
+            "cross-reference; then press Resubmit.",
+            candidates=[change.sage_key, holder],
+            field="Name",
+        )
+
+    # -- 6. writes: new Sage records, then Xero in batches, then Sage updates --
     def _create_in_sage(self, change: Change) -> None:
         if change.create_in_sage is None:
             return
@@ -691,7 +950,27 @@ class Synchroniser:
                 change.xero_doc = result.document
                 change.xero_id = self.xero.id_of(result.document)
             else:
-                change.fail(result.error(kind=what))
+                change.fail(self._refused(result.error(kind=what)))
+        if self.kind != ITEM:
+            self.xero.directory.remember(
+                c.xero_written for c in sending if c.xero_written
+            )
+
+    def _refused(self, error: SyncError) -> SyncError:
+        """Xero refusing a name or number our copy of its contacts thought free
+        means the copy is old (a person added a contact): drop it, try again."""
+        if (
+            self.kind != ITEM
+            and isinstance(error, DuplicateAmbiguous)
+            and self.xero.directory.from_copy
+        ):
+            self.xero.directory.forget()
+            return Unavailable(
+                f"{error.message} Xero has contacts our copy of its list did not; "
+                "trying again with a fresh copy.",
+                retry_after=5,
+            )
+        return error
 
     def _update_sage(self, change: Change) -> None:
         if not change.sage_update:
@@ -703,7 +982,7 @@ class Synchroniser:
         )
         change.sage_written = answer.get("record") or {}
 
-    # -- 6. remember --
+    # -- 7. remember --
     def _save(self, change: Change) -> None:
         if isinstance(change.result, dict) and "skipped" in change.result:
             return
@@ -717,7 +996,7 @@ class Synchroniser:
         if isinstance(change.result, SyncError) and not wrote:
             return  # failed before any write: nothing new to remember
         sage_after = self.entity.read_sage(sage_row)
-        xero_after = self.entity.read_xero(xero_doc)
+        xero_after = self._xero_values(change, xero_doc)
         conflicts = {
             c.field: c.as_json()
             for c in (change.merged.conflicts if change.merged else [])
@@ -854,6 +1133,7 @@ class _Sage100ToXero(Flow):
     source, target = System.SAGE100, System.XERO
     batch_size = XERO_BATCH
     rereads_source = True
+    queue = QUEUE
 
     def records_from_event(self, body: Any, *, topic: str) -> list[RecordSpec]:
         return _sage_change_spec(self.kind, body, self.table)
@@ -897,7 +1177,7 @@ def _synchronise(
     Synchroniser(
         kind,
         sage=SageSide(kind, sage_client, sage_connection, options),
-        xero=XeroSide(kind, xero_client),
+        xero=XeroSide(kind, xero_client, xero_connection),
         pair=pair,
         options=options,
     ).run(list(first.values()))
@@ -957,6 +1237,7 @@ class XeroContactsToSage100(Flow):
     topics = CONTACT_TOPICS
     batch_size = XERO_BATCH
     rereads_source = True
+    queue = QUEUE
 
     def records_from_event(self, body: Any, *, topic: str) -> list[RecordSpec]:
         if not isinstance(body, dict) or not body.get("resourceId"):
@@ -1099,6 +1380,7 @@ class XeroItemsToSage100(Flow):
     source, target = System.XERO, System.SAGE100
     batch_size = XERO_BATCH
     rereads_source = True
+    queue = QUEUE
 
     def poll(self, config, *, watermark: str) -> tuple[list[RecordSpec], str]:
         from integrations.engine import clients
