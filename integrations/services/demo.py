@@ -8,7 +8,7 @@ import json
 from django.db import transaction
 
 from integrations.models import Connection, FieldMapping, FlowConfig, System, Trigger
-from integrations.services import demo_sage100, inbox
+from integrations.services import demo_sage100, demo_shopify, demo_xero, inbox
 
 ORDER_DESK_PORT = 8100
 ORDER_DESK_SECRET = "demo-order-desk-secret"
@@ -119,8 +119,13 @@ def load() -> dict:
         )
         new_events += not accepted.duplicate
     sage100 = demo_sage100.load()
+    sage = Connection.objects.get(slug=demo_sage100.SLUG)
+    xero = demo_xero.load(sage)
+    shopify = demo_shopify.load(sage, Connection.objects.get(slug=demo_xero.SLUG))
     return {
         **sage100,
+        **xero,
+        **shopify,
         "connections": Connection.objects.count(),
         "flows": FlowConfig.objects.count(),
         "new_events": new_events,

@@ -15,6 +15,7 @@ from integrations.sandbox.sage100.database import CompanyDatabase
 from integrations.services import inbox
 
 COMPANY = "ABC"
+SLUG = "sage100-abc"
 AGENT_PORT = 8200
 AGENT_KEY_ID = "hub"
 AGENT_SECRET = "demo-sage100-agent-secret"
@@ -126,7 +127,7 @@ def load() -> dict:
     """Point the demo's Sage 100 connection at the simulator; add feeds and a flow."""
     created = prepare_company()
     sage, _ = Connection.objects.get_or_create(
-        slug="sage100-abc",
+        slug=SLUG,
         defaults={"name": "ABC Distribution (Sage 100)", "system": System.SAGE100},
     )
     if sage.settings.get("agent_url") != connection_settings()["agent_url"]:

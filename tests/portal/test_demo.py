@@ -23,7 +23,9 @@ def test_demo_data_loads_twice_without_duplicates():
     assert SyncRecord.objects.count() == 7
     assert FieldMapping.objects.count() == 6
     assert InboundEvent.objects.filter(deliveries=2).count() == 7
-    assert ChangeFeed.objects.filter(connection__slug="sage100-abc").count() == 5
+    # Five feeds of its own, two for procure-to-pay and AP_Vendor for master
+    # data (demo_xero).
+    assert ChangeFeed.objects.filter(connection__slug="sage100-abc").count() == 8
 
 
 def test_demo_login_works():

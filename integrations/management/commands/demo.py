@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,7 +31,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=8000,
+            help="The portal's port; the simulators' webhooks go to 8000.",
+        )
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument(
             "--no-serve", action="store_true", help="Prepare data, start nothing."
@@ -58,15 +64,24 @@ class Command(BaseCommand):
             call_command("load_demo_data", password=DEMO_PASSWORD)
             if no_serve:
                 return
-            children.extend(self._start(host, port, workers))
+            self._start(host, port, workers, children)
             self._announce(host, port)
             self._supervise(children)
         finally:
             _stop_all(children)
 
-    def _start(self, host: str, port: int, workers: int):
+    def _start(self, host: str, port: int, workers: int, started: list) -> None:
+        """Start every process, appending each to ``started`` as it starts, so
+        a failure half-way still stops the ones already running."""
+        from integrations.sandbox import processes
+
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-        started = [
+        # Simulators first: the scheduler checks every connection as it starts,
+        # and a check against a simulator still booting would show "Failing"
+        # on the Connections page until the next check, minutes later.
+        started.extend((name, _spawn(cmd)) for name, cmd in processes.demo_commands())
+        _wait_for_ports(processes.demo_ports(), started)
+        started.extend([
             (
                 "web",
                 _spawn(
@@ -78,16 +93,12 @@ class Command(BaseCommand):
                 ),
             ),
             ("scheduler", _spawn([*manage, "run_scheduler"])),
-        ]  # fmt: skip
+        ])  # fmt: skip
         for number in range(1, workers + 1):
             command = [*manage, "rqworker", "high", "default", "low"]
             if number == 1:
                 command.append("--with-scheduler")
             started.append((f"worker-{number}", _spawn(command)))
-        from integrations.sandbox import processes
-
-        started.extend((name, _spawn(cmd)) for name, cmd in processes.demo_commands())
-        return started
 
     def _announce(self, host: str, port: int) -> None:
         self.stdout.write(
@@ -130,6 +141,28 @@ class Command(BaseCommand):
                 raise SystemExit(1)
             time.sleep(0.5)
         self.stdout.write("\nStopping…")
+
+
+def _wait_for_ports(ports: list[int], children, timeout: float = 60.0) -> None:
+    """Wait until every simulator accepts connections (or one of them dies)."""
+    deadline = time.monotonic() + timeout
+    waiting = set(ports)
+    while waiting and time.monotonic() < deadline:
+        for name, process in children:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited with code {process.returncode}.")
+        for port in list(waiting):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=0.5),
+            ):
+                waiting.discard(port)
+        if waiting:
+            time.sleep(0.2)
+    if waiting:
+        raise SystemExit(
+            f"Simulators not listening after {timeout:.0f}s: {sorted(waiting)}"
+        )
 
 
 def _spawn(command: list[str]) -> subprocess.Popen:

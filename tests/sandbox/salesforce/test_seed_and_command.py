@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 
 import pytest
 import requests
+from django.conf import settings
 
 from integrations.sandbox.sage100.database import CompanyDatabase
 from integrations.sandbox.sage100.seed import seed as seed_sage
@@ -62,8 +64,12 @@ def test_seed_links_one_account_by_external_id(sim, sf):
 
 def test_command_serves_and_writes_credentials(tmp_path):
     folder = tmp_path / "sf"
-    env_var = {"LEDGERBRIDGE_VAR_DIR": str(tmp_path / "var")}
-    import os
+    # The test run's Redis: without REDIS_URL the command would start an
+    # embedded redis-server of its own, which outlives it.
+    env_var = {
+        "LEDGERBRIDGE_VAR_DIR": str(tmp_path / "var"),
+        "REDIS_URL": settings.REDIS_URL,
+    }
 
     process = subprocess.Popen(
         [
