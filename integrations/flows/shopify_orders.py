@@ -690,9 +690,22 @@ class ShopifyOrderToXeroAndSage100(Flow):
         }
         if status in ("AUTHORISED",) and due > 0:
             amount = min(due, paid_in_shop)
-            payment = run.once(
-                "payment", lambda: self._pay(run, order, invoice, amount)
-            )
+            try:
+                payment = run.once(
+                    "payment", lambda: self._pay(run, order, invoice, amount)
+                )
+            except ValidationFailed:
+                # A refund's credit note allocated since we read the invoice
+                # lowers what is due, and Xero refuses the larger payment:
+                # read it again next time rather than ask a person.
+                now_due = self._invoice_now(side, ours["invoice_id"]).get("AmountDue")
+                if Decimal(str(now_due or 0)) < amount:
+                    raise Unavailable(
+                        f"Xero invoice {result['invoice_number']}'s amount due "
+                        f"changed while it was being paid; paying again.",
+                        retry_after=5,
+                    ) from None
+                raise
             result.update(payment_id=payment["payment_id"], amount=str(amount))
             invoice = self._invoice_now(side, ours["invoice_id"])
             status = str(invoice.get("Status") or "")

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.engine import runner
-from integrations.engine.errors import Unavailable
+from integrations.engine.errors import Unavailable, ValidationFailed
 from integrations.models import (
     Alert,
     ConnectionStatus,
@@ -266,6 +266,36 @@ def test_paid_order_gets_one_payment_and_the_sage_order_follows(o2c, books):
     (sales_order,) = o2c.sage_orders(order["id"])
     assert sales_order["OrderStatus"] == "C"  # PAID → closed by default
     assert "xero-status:paid" in o2c.shopify.shop.order(order["id"])["tags"]
+
+
+def test_payment_refused_because_a_refund_lowered_the_amount_due_retries(o2c, books):
+    order = _order(o2c)
+    o2c.run_all()
+    paid = o2c.shopify.shop.mark_paid(order["id"])
+    o2c.deliver("orders/paid", paid, "paid-1")
+    (invoice,) = books.invoices.values()
+    # A refund's credit note is allocated between our read and our payment.
+    credited = Decimal("10.00")
+
+    def refund_allocated() -> None:
+        invoice["AmountDue"] -= credited
+        invoice["AmountCredited"] = credited
+
+    books.before_next("create_payments", refund_allocated)
+    books.fail(
+        "create_payments",
+        ValidationFailed("Payment amount exceeds the amount due on this invoice."),
+    )
+
+    (payment,) = o2c.records("payment")
+    payment = _run(payment)
+    assert payment.status == RecordStatus.RETRY_SCHEDULED, payment.error_message
+
+    _due_now(payment)
+    payment = _run(payment)
+    assert payment.status == RecordStatus.SUCCEEDED, payment.error_message
+    (made,) = books.payments.values()
+    assert made["Amount"] == Decimal(order["total_price"]) - credited
 
 
 def test_payment_waits_for_its_order_then_goes_through(o2c, books):

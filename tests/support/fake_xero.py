@@ -16,7 +16,7 @@ import copy
 import itertools
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -81,6 +81,7 @@ class FakeBooks:
     credit_notes: dict[str, dict] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, detail)
     failures: dict[str, list[Exception]] = field(default_factory=dict)
+    meanwhile: dict[str, list[Callable[[], None]]] = field(default_factory=dict)
     replays: dict[str, list] = field(default_factory=dict)
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -106,6 +107,10 @@ class FakeBooks:
     def fail(self, method: str, error: Exception, times: int = 1) -> None:
         self.failures.setdefault(method, []).extend([error] * times)
 
+    def before_next(self, method: str, action: Callable[[], None]) -> None:
+        """Someone else acts in Xero just before our next call of ``method``."""
+        self.meanwhile.setdefault(method, []).append(action)
+
     @property
     def writes(self) -> list[tuple[str, str]]:
         writing = ("save", "create", "update", "allocate")
@@ -121,6 +126,8 @@ class FakeXeroClient:
     # -- plumbing -----------------------------------------------------------------
     def _enter(self, method: str, detail: str = "") -> None:
         self.books.calls.append((method, detail))
+        if self.books.meanwhile.get(method):
+            self.books.meanwhile[method].pop(0)()
         queued = self.books.failures.get(method)
         if queued:
             raise queued.pop(0)
