@@ -13,6 +13,7 @@ import copy
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from integrations.engine import runner
@@ -271,6 +272,21 @@ def test_a_refunded_order_agrees_when_its_credit_note_matches(o2c, books):
     assert row.problems == []
     money_back = Decimal(refund["transactions"][0]["amount"])
     assert row.shopify_refunded == row.xero_credited == money_back
+
+
+def test_the_reconciliation_page_shows_refunded_beside_credited(
+    o2c, books, admin_client
+):
+    order = _placed(o2c)
+    _paid(o2c, order)
+    refund = o2c.shopify.shop.refund(order["id"], [("TRAIL-TENT-2P", 1)])
+    o2c.deliver("refunds/create", refund, "refund")
+    _run(_refund_record(o2c))
+
+    page = admin_client.get(reverse("admin:reconciliation") + "?all=1")
+
+    money_back = Decimal(refund["transactions"][0]["amount"])
+    assert f"{money_back} / {money_back}" in page.content.decode()
 
 
 def test_a_refund_xero_does_not_match_is_listed_with_the_reason(o2c, books):
