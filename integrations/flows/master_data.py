@@ -641,24 +641,15 @@ class Synchroniser:
 
         def free(contact: dict) -> bool:
             contact_id = str(contact.get("ContactID"))
-            return contact_id not in adopted and taken.get(contact_id, set()) <= {key}
-
-        suffixed = contacts_.with_suffix(name, key)
-        for contact in contacts:
-            if contacts_.same_name(contact.get("Name"), suffixed) and free(contact):
-                return contact
-        for contact in contacts:
             number = str(contact.get("ContactNumber") or "").strip()
             numbered_else = self.kind == CUSTOMER and number and number != key
-            if (
-                name
-                and contacts_.active(contact)
-                and contacts_.same_name(contact.get("Name"), name)
-                and free(contact)
+            return (
+                contact_id not in adopted
+                and taken.get(contact_id, set()) <= {key}
                 and not numbered_else
-            ):
-                return contact
-        return None
+            )
+
+        return contacts_.counterpart(name, key, contacts, free)
 
     def _match_in_sage(self, change: Change) -> None:
         document = change.xero_doc or {}
@@ -849,22 +840,23 @@ class Synchroniser:
         )
         claimed: dict[str, Change] = {}
         for change in sending:
-            name = str(change.xero_document["Name"])
-            holder = self._holder(name, change, claimed)
-            if holder is not None and self.name_clash == contacts_.SUFFIX:
-                suffixed = contacts_.with_suffix(name, change.sage_key)
-                if self._holder(suffixed, change, claimed) is None:
-                    change.xero_document["Name"] = suffixed
-                    claimed[suffixed.lower()] = change
-                    change.notes.append(
-                        f'Xero has another contact named "{name}" ({holder}): '
-                        f'named "{suffixed}"'
-                    )
-                    continue
-                name, holder = suffixed, self._holder(suffixed, change, claimed)
-            if holder is not None:
-                change.fail(self._name_taken(change, name, holder))
+            wanted = str(change.xero_document["Name"])
+
+            def holder(name: str, change: Change = change) -> str | None:
+                return self._holder(name, change, claimed)
+
+            name, held = contacts_.clear_name(
+                wanted, change.sage_key, holder, self.name_clash
+            )
+            if held is not None:
+                change.fail(self._name_taken(change, name, held))
                 continue
+            if name != wanted:
+                change.xero_document["Name"] = name
+                change.notes.append(
+                    f'Xero has another contact named "{wanted}" ({holder(wanted)}): '
+                    f'named "{name}"'
+                )
             claimed[name.strip().lower()] = change
 
     def _holder(
@@ -889,21 +881,8 @@ class Synchroniser:
         return None
 
     def _name_taken(self, change: Change, name: str, holder: str) -> SyncError:
-        suffixed = contacts_.with_suffix(name, change.sage_key)
-        or_suffix = (
-            f'set the flow option name_clash to "suffix" to name this one '
-            f'"{suffixed}", '
-            if self.name_clash != contacts_.SUFFIX
-            else ""
-        )
-        return DuplicateAmbiguous(
-            f"Sage 100 {self.entity.title} {change.sage_key}: Xero already has a "
-            f'contact named "{name}" ({holder}), and Xero keeps contact names '
-            "unique among active contacts. Rename one of them, "
-            f"{or_suffix}or link the right contact with a {self.kind} "
-            "cross-reference; then press Resubmit.",
-            candidates=[change.sage_key, holder],
-            field="Name",
+        return contacts_.name_taken(
+            self.entity.title, self.kind, change.sage_key, name, holder, self.name_clash
         )
 
     # -- 6. writes: new Sage records, then Xero in batches, then Sage updates --

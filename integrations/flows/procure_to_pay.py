@@ -47,6 +47,7 @@ from integrations.services import (
     supplier_contacts,
     xero_reference,
 )
+from integrations.services import master_data_contacts as names_
 from integrations.services import procure_to_pay as p2p
 from integrations.services.xero_documents import parse_date
 
@@ -222,11 +223,21 @@ class _Batch:
 
     # -- the supplier contacts -----------------------------------------------
     def contacts(self, vendors: list[str]) -> None:
+        """The batch's supplier contacts, in a few calls (supplier_contacts)."""
         wanted = [v for v in set(vendors) if v not in self._contacts]
         if wanted:
             pair = supplier_contacts.Pair(self.sage_id, self.xero_id)
             self._contacts.update(
-                supplier_contacts.resolve(pair, self.xero, self.reader, wanted)
+                supplier_contacts.resolve(
+                    pair,
+                    self.xero,
+                    self.reader,
+                    wanted,
+                    connection=self.config.target_connection,
+                    name_clash=names_.name_clash_option(
+                        {"name_clash": self.option("name_clash", "")}
+                    ),
+                )
             )
 
     def contact(self, vendor: str) -> str:

@@ -28,7 +28,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from redis.exceptions import RedisError
 
@@ -94,6 +94,66 @@ def where(number: str, names: Iterable[str]) -> str:
     return " OR ".join(parts)
 
 
+def counterpart(
+    name: str, sage_key: str, contacts: Iterable[dict], free: Callable[[dict], bool]
+) -> dict | None:
+    """The existing contact a new Sage record is, by name: its own suffixed
+    name first, then its plain name on an active contact; either only when
+    ``free`` (no other record's). None: a new contact is wanted."""
+    contacts = list(contacts)
+    suffixed = with_suffix(name, sage_key)
+    for contact in contacts:
+        if same_name(contact.get("Name"), suffixed) and free(contact):
+            return contact
+    for contact in contacts:
+        if (
+            name
+            and active(contact)
+            and same_name(contact.get("Name"), name)
+            and free(contact)
+        ):
+            return contact
+    return None
+
+
+def clear_name(
+    name: str, sage_key: str, holder: Callable[[str], str | None], option: str
+) -> tuple[str, str | None]:
+    """The name a new contact can take, by ``name_clash``: ``(name, None)``;
+    or ``(name, who has it)`` when it must wait for a person. ``holder`` says
+    who else has a name (another active contact, or another record of the
+    batch), None when nobody."""
+    held = holder(name)
+    if held is None:
+        return name, None
+    if option == SUFFIX:
+        suffixed = with_suffix(name, sage_key)
+        return suffixed, holder(suffixed)
+    return name, held
+
+
+def name_taken(
+    title: str, kind: str, sage_key: str, name: str, holder: str, option: str
+):
+    """Needs attention: ``name`` is another contact's and cannot be used."""
+    from integrations.engine.errors import DuplicateAmbiguous
+
+    suffixed = with_suffix(name, sage_key)
+    or_suffix = (
+        f'set the flow option name_clash to "suffix" to name this one "{suffixed}", '
+        if option != SUFFIX
+        else ""
+    )
+    return DuplicateAmbiguous(
+        f"Sage 100 {title} {sage_key}: Xero already has a contact named "
+        f'"{name}" ({holder}), and Xero keeps contact names unique among active '
+        f"contacts. Rename one of them, {or_suffix}or link the right contact with "
+        f"a {kind} cross-reference; then press Resubmit.",
+        candidates=[sage_key, holder],
+        field="Name",
+    )
+
+
 class Directory:
     """The organisation's contacts as far as names and numbers go.
 
@@ -137,6 +197,10 @@ class Directory:
         contacts = self.client.get_contacts(include_archived=True)
         self._store(contacts, replace=True)
         return contacts
+
+    def cached(self) -> list[dict] | None:
+        """The copy of the list, when one is kept (no call); else None."""
+        return self._copy()
 
     def remember(self, contacts: Iterable[dict]) -> None:
         """Our own writes, added to the copy (when there is one)."""

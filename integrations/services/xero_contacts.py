@@ -9,7 +9,9 @@ lists them so a person merges or keeps them apart under Match decisions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from integrations.engine.errors import DuplicateAmbiguous
 from integrations.services import customer_matching, sage_customers
@@ -18,6 +20,9 @@ ARCHIVED = "ARCHIVED"
 # Characters of ``where`` per GET /Contacts: about 20 people, and a query string
 # (once encoded) under the 2,048 characters IIS takes by default.
 WHERE_BUDGET = 1400
+# The same limit measured once encoded (quotes, spaces and brackets take three
+# characters each), leaving room for the URL's other parameters.
+ENCODED_BUDGET = 1900
 
 
 @dataclass(frozen=True)
@@ -146,10 +151,8 @@ def find_many(
 
 
 def _lookups(people) -> list[str]:
-    """``where`` texts asking for each person's e-mail and name word, as few as
-    keep each under ``WHERE_BUDGET`` characters."""
-    queries: list[str] = []
-    clauses: list[str] = []
+    """``where`` texts asking for each person's e-mail and name word."""
+    groups = []
     for person in people:
         mine = []
         if person.email and _quotable(person.email):
@@ -157,13 +160,32 @@ def _lookups(people) -> list[str]:
         word = _name_word(person)
         if word and _quotable(word):
             mine.append(f'Name.Contains("{word}")')
-        if clauses and len(" OR ".join(clauses + mine)) > WHERE_BUDGET:
-            queries.append(" OR ".join(clauses))
+        groups.append(mine)
+    return queries(groups)
+
+
+def queries(groups: Iterable[list[str]]) -> list[str]:
+    """``where`` texts OR-ing every group's clauses (a group stays in one
+    text), as few as keep each under ``WHERE_BUDGET`` characters, and under
+    ``ENCODED_BUDGET`` once encoded: one ``GET /Contacts`` per twenty or so
+    contacts wanted."""
+    texts: list[str] = []
+    clauses: list[str] = []
+    for mine in groups:
+        if clauses and _too_long(" OR ".join(clauses + mine)):
+            texts.append(" OR ".join(clauses))
             clauses = []
         clauses.extend(c for c in mine if c not in clauses)
     if clauses:
-        queries.append(" OR ".join(clauses))
-    return queries
+        texts.append(" OR ".join(clauses))
+    return texts
+
+
+def _too_long(where: str) -> bool:
+    return (
+        len(where) > WHERE_BUDGET
+        or len(quote(where, safe="")) + len("where=") > ENCODED_BUDGET
+    )
 
 
 def _decide(
