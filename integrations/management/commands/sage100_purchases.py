@@ -193,6 +193,9 @@ class Command(BaseCommand):
             names = rename_both(
                 clients.build(sage), clients.build(xero), customer, tag=tag
             )
+        except RateLimited as exc:  # the first sync may be spending the budget
+            logger.info("Renaming %s waits for Xero's budget: %s", customer, exc)
+            return customer
         except Exception:  # the demo goes on without it
             logger.exception("Could not rename %s on both sides", customer)
             return customer
