@@ -24,10 +24,10 @@ from integrations.models import (
 from integrations.sandbox import tls
 from integrations.sandbox.salesforce import seed as org_seed
 from integrations.sandbox.salesforce.ids import make_id
+from integrations.services import demo_portal
 
 SLUG = "salesforce"
 PORT, PUBSUB_PORT = 8300, 8301
-PORTAL = "http://127.0.0.1:8000"  # `make demo`'s portal address
 OUTBOUND_SECRET = "demo-outbound-message-secret"
 CALLOUT_SECRET = "demo-salesforce-callout-secret"
 SCENARIO_SECONDS = 20
@@ -43,7 +43,7 @@ def certificate() -> tls.ServerCertificate:
 
 
 def _inbound(kind: str) -> str:
-    return f"{PORTAL}/api/v1/inbound/salesforce/{SLUG}/{kind}"
+    return f"{demo_portal.url()}/api/v1/inbound/salesforce/{SLUG}/{kind}"
 
 
 def simulator_command() -> list[str]:

@@ -18,10 +18,10 @@ from django.conf import settings
 from integrations.models import Connection, CrossReference, FlowConfig, System, Trigger
 from integrations.sandbox import tls
 from integrations.sandbox.shopify.scenario import SKU_ALIASES
+from integrations.services import demo_portal
 
 SLUG = "shopify"
 PORT = 8500
-PORTAL = "http://127.0.0.1:8000"  # `make demo`'s portal address
 ACCESS_TOKEN = "shpat_ledgerbridge_demo_0000000000000000"
 WEBHOOK_SECRET = "demo-shopify-webhook-secret"
 SCENARIO_SECONDS = 12
@@ -40,7 +40,7 @@ def certificate() -> tls.ServerCertificate:
 
 
 def webhook_url() -> str:
-    return f"{PORTAL}/api/v1/inbound/shopify/{SLUG}/webhook"
+    return f"{demo_portal.url()}/api/v1/inbound/shopify/{SLUG}/webhook"
 
 
 def simulator_command() -> list[str]:

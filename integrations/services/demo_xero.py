@@ -37,11 +37,14 @@ from integrations.models import (
 from integrations.models.changefeeds import watermark_fields
 from integrations.sandbox import tls
 from integrations.sandbox.xero.identity import CUSTOM_CONNECTION_SCOPES
-from integrations.services import master_data_contacts, procure_to_pay_setup
+from integrations.services import (
+    demo_portal,
+    master_data_contacts,
+    procure_to_pay_setup,
+)
 
 SLUG = "xero"
 PORT = 8400
-PORTAL = "http://127.0.0.1:8000"  # `make demo`'s portal address
 TENANT_ID = "3f1e9c2a-7b4d-5e8f-a1c6-0d2b4e6f8a10"
 TENANT_NAME = "Demo Company (US)"
 CLIENT_ID = "4C3D2B1A0F9E8D7C6B5A493827160504"
@@ -102,7 +105,7 @@ def certificate() -> tls.ServerCertificate:
 
 
 def webhook_url() -> str:
-    return f"{PORTAL}/api/v1/inbound/xero/{SLUG}/webhook"
+    return f"{demo_portal.url()}/api/v1/inbound/xero/{SLUG}/webhook"
 
 
 def simulator_command() -> list[str]:

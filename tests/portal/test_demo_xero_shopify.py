@@ -26,6 +26,7 @@ from integrations.sandbox.shopify import scenario
 from integrations.sandbox.xero.books.seed import demo_items
 from integrations.services import (
     cross_references,
+    demo_portal,
     demo_sage100,
     demo_xero,
     master_data_contacts,
@@ -230,3 +231,14 @@ def test_make_demo_starts_xero_shopify_and_the_sage_buyer():
     # ...and one deliberate conflict: both rename 02-BEACPAP differently.
     assert buyer[buyer.index("--name-conflict") + 1] == demo_xero.CONFLICT_CUSTOMER
     assert buyer[buyer.index("--xero-connection") + 1] == demo_xero.SLUG
+
+
+def test_simulators_post_their_webhooks_to_the_portal_the_demo_runs(monkeypatch):
+    monkeypatch.setenv(demo_portal.ENV, "http://127.0.0.1:8123")
+
+    commands = dict(processes.demo_commands())
+
+    for name in ("xero-sim", "shopify-sim"):
+        command = commands[name]
+        webhook = command[command.index("--webhook-url") + 1]
+        assert webhook.startswith("http://127.0.0.1:8123/api/v1/inbound/")

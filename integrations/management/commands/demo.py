@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from integrations.services import demo_portal
 from portal import embedded
 
 DEMO_USER, DEMO_PASSWORD = "admin", "ledgerbridge"
@@ -35,7 +36,7 @@ class Command(BaseCommand):
             "--port",
             type=int,
             default=8000,
-            help="The portal's port; the simulators' webhooks go to 8000.",
+            help="The portal's port; the simulators' webhooks follow it.",
         )
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument(
@@ -43,6 +44,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, workers, no_serve, **options):
+        # Before anything builds a simulator's command: their webhooks go here.
+        os.environ[demo_portal.ENV] = f"http://{host}:{port}"
         children: list[tuple[str, subprocess.Popen]] = []
         if settings.REDIS_IS_EMBEDDED and not embedded.redis_is_up(
             settings.EMBEDDED_REDIS_DIR
