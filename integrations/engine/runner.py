@@ -107,10 +107,7 @@ def _let_batch_fill(record: SyncRecord, size: int) -> None:
     at a time still reach the target in full batches (one call for fifty)
     instead of whatever happened to be due. A full batch, or a record that
     has waited its time (a backlog, a retry), goes at once."""
-    try:
-        wait = float((record.flow_config.options or {}).get("batch_wait_seconds") or 0)
-    except (TypeError, ValueError):
-        return
+    wait = batch_wait(record)
     if wait <= 0 or record.attempts:
         return
     until = record.created_at + timedelta(seconds=min(wait, 60))
@@ -119,6 +116,21 @@ def _let_batch_fill(record: SyncRecord, size: int) -> None:
     ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
     while timezone.now() < until and due.count() < size:
         time.sleep(0.2)
+
+
+def batch_wait(record: SyncRecord) -> float:
+    """The record's flow option ``batch_wait_seconds``; without it, the flow's
+    own default (class attribute ``batch_wait_seconds``, else 0)."""
+    wait = (record.flow_config.options or {}).get("batch_wait_seconds")
+    if wait in (None, ""):
+        try:
+            wait = getattr(registry.get(record.flow), "batch_wait_seconds", 0)
+        except KeyError:
+            return 0.0
+    try:
+        return max(float(wait or 0), 0.0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _claim(record: SyncRecord, worker: str):
@@ -256,7 +268,7 @@ def _execute(record: SyncRecord, attempt: SyncAttempt) -> str:
     try:
         flow = registry.get(record.flow)
         if "load" in run.state:
-            target_ids = run.state["load"]
+            target_ids = _recall_load(run)
         elif flow.is_up_to_date(run):
             steps.append("skip")
             return _succeed(run, steps, {}, started, skipped=True)
@@ -271,10 +283,7 @@ def _execute(record: SyncRecord, attempt: SyncAttempt) -> str:
             steps.append("load")
             target_ids = flow.load(run, document) or {}
             if flow.has_confirm():
-                # Remember the write before confirming, so a failed confirm is
-                # retried without writing to the target a second time.
-                run.state["load"] = target_ids
-                run.save_state(run.state)
+                _remember_load(run, target_ids)
         if flow.has_confirm():
             steps.append("confirm")
             flow.confirm(run, target_ids)
@@ -299,7 +308,7 @@ def _execute_batch(claimed: list[tuple[SyncRecord, SyncAttempt]]) -> str:
         steps: list[str] = []
         if "load" in run.state:
             # Written by an earlier attempt: only the confirm is left, as in _execute.
-            outcomes.append(_confirmed(flow, run, steps, run.state["load"], started))
+            outcomes.append(_confirmed(flow, run, steps, _recall_load(run), started))
             continue
         try:
             if flow.is_up_to_date(run):
@@ -352,13 +361,28 @@ def _confirmed(flow, run: Run, steps: list, target_ids: dict, started: float):
         return _succeed(run, steps, target_ids, started)
     try:
         if run.state.get("load") != target_ids:
-            run.state["load"] = target_ids
-            run.save_state(run.state)
+            _remember_load(run, target_ids)
         steps.append("confirm")
         flow.confirm(run, target_ids)
     except Exception as exc:  # noqa: BLE001 - every failure must end in a state
         return _fail(run, steps, classify(exc), exc, started)
     return _succeed(run, steps, target_ids, started)
+
+
+def _remember_load(run: Run, target_ids: dict) -> None:
+    """The write and the cross-references it made, kept before the confirm:
+    a failed confirm is retried without writing to the target a second time,
+    and the retry's success still records the cross-references."""
+    run.state["load"] = target_ids
+    run.state["load_bindings"] = [list(binding) for binding in run.bindings]
+    run.save_state(run.state)
+
+
+def _recall_load(run: Run) -> dict:
+    """An earlier attempt's write (see ``_remember_load``): its target ids, and
+    its cross-references bound again on this attempt's success."""
+    run.bindings = [tuple(b) for b in run.state.get("load_bindings") or []]
+    return run.state["load"]
 
 
 def _remember_document(run: Run, flow, document) -> None:

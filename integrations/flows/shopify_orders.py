@@ -22,7 +22,8 @@ and is found again after a lost answer (Xero: an Idempotency-Key, and a
 read by Reference before sending again; Sage: the order id in CustomerPONo),
 so when Xero took the invoice and Sage 100 was down, the retry writes only
 the order. New orders go to Xero in batches of up to 50, one invoice call for
-the batch (``shopify_order_batches``).
+the batch (``shopify_order_batches``); payments too, one invoice read and one
+payments call for the batch (``shopify_payment_batches``).
 
 A second flow, ``xero_invoice_status_to_sage100``, takes Xero's invoice
 webhooks: an invoice of ours paid or voided in Xero moves the Sage order's
@@ -42,7 +43,11 @@ from integrations.engine.errors import (
     Unavailable,
     ValidationFailed,
 )
-from integrations.flows import shopify_order_batches, shopify_refunds
+from integrations.flows import (
+    shopify_order_batches,
+    shopify_payment_batches,
+    shopify_refunds,
+)
 from integrations.flows.base import Flow, RecordSpec, Run
 from integrations.flows.registry import register
 from integrations.models import (
@@ -113,8 +118,13 @@ class ShopifyOrderToXeroAndSage100(Flow):
     title = "Shopify orders → Xero invoices and Sage 100 sales orders (order-to-cash)"
     source, target = System.SHOPIFY, System.SAGE100
     topics = frozenset(EVENTS)
-    # New orders reach Xero 50 to a call (shopify_order_batches).
+    # New orders reach Xero 50 to a call (shopify_order_batches), payments
+    # 50 to a call (shopify_payment_batches).
     batch_size = 50
+    # A fresh record waits up to 3 s for companions (the option
+    # batch_wait_seconds overrides): orders still land in seconds, and a
+    # burst of webhooks fills batches instead of going one call each.
+    batch_wait_seconds = 3
 
     # -- which events become records ----------------------------------------
     def records_from_event(self, body: Any, *, topic: str) -> list[RecordSpec]:
@@ -508,17 +518,24 @@ class ShopifyOrderToXeroAndSage100(Flow):
 
     def load_batch(self, runs: list[Run], documents: list) -> list:
         """New orders together (one PUT /Invoices for up to 50, one contact
-        look-up and one contact create); payments, cancellations and the rest
-        one by one, each its own result."""
+        look-up and one contact create); payments together (one invoice read,
+        one PUT /Payments); cancellations and refunds one by one, each its own
+        result."""
         results: list[Any] = [None] * len(runs)
-        orders = [
-            i for i, run in enumerate(runs) if run.record.source_object_type == "order"
-        ]
-        if orders:
-            loaded = shopify_order_batches.load_orders(
-                self, [runs[i] for i in orders], [documents[i] for i in orders]
+        together = (
+            ("order", shopify_order_batches.load_orders),
+            ("payment", shopify_payment_batches.load_payments),
+        )
+        for kind, load in together:
+            chosen = [
+                i for i, run in enumerate(runs) if run.record.source_object_type == kind
+            ]
+            if not chosen:
+                continue
+            loaded = load(
+                self, [runs[i] for i in chosen], [documents[i] for i in chosen]
             )
-            for i, result in zip(orders, loaded, strict=True):
+            for i, result in zip(chosen, loaded, strict=True):
                 results[i] = result
         for i, run in enumerate(runs):
             if results[i] is not None:
@@ -678,72 +695,11 @@ class ShopifyOrderToXeroAndSage100(Flow):
         return found[0]
 
     def _load_payment(self, run: Run, order: dict) -> dict:
-        side = xero(run)
-        ours = run.state["resolved"]["invoice"]
-        invoice = self._invoice_now(side, ours["invoice_id"])
-        due = Decimal(str(invoice.get("AmountDue") or 0))
-        paid_in_shop = Decimal(order["totals"]["total"])
-        status = str(invoice.get("Status") or "")
-        result = {
-            "invoice_id": ours["invoice_id"],
-            "invoice_number": str(invoice.get("InvoiceNumber") or ""),
-        }
-        if status in ("AUTHORISED",) and due > 0:
-            amount = min(due, paid_in_shop)
-            try:
-                payment = run.once(
-                    "payment", lambda: self._pay(run, order, invoice, amount)
-                )
-            except ValidationFailed:
-                # A refund's credit note allocated since we read the invoice
-                # lowers what is due, and Xero refuses the larger payment:
-                # read it again next time rather than ask a person.
-                now_due = self._invoice_now(side, ours["invoice_id"]).get("AmountDue")
-                if Decimal(str(now_due or 0)) < amount:
-                    raise Unavailable(
-                        f"Xero invoice {result['invoice_number']}'s amount due "
-                        f"changed while it was being paid; paying again.",
-                        retry_after=5,
-                    ) from None
-                raise
-            result.update(payment_id=payment["payment_id"], amount=str(amount))
-            invoice = self._invoice_now(side, ours["invoice_id"])
-            status = str(invoice.get("Status") or "")
-        elif status != "PAID":
-            raise ValidationFailed(
-                f"Order {order['name']} was paid in Shopify, but its Xero invoice "
-                f"{invoice.get('InvoiceNumber')} is {status}: record the payment by "
-                "hand in Xero, or ignore this record.",
-                field="financial_status",
-            )
-        result["invoice_status"] = status
-        result.update(self._sage_follows(run, side, ours["sales_order_no"], status))
+        """One payment alone: a batch of one (the engine loads them in batches)."""
+        (result,) = shopify_payment_batches.load_payments(self, [run], [order])
+        if isinstance(result, BaseException):
+            raise result
         return result
-
-    def _pay(self, run: Run, order: dict, invoice: dict, amount: Decimal) -> dict:
-        side = xero(run)
-        # The same payment may be in Xero already (an answer lost after it saved).
-        reference = f"Shopify {order['name']}"
-        for existing in invoice.get("Payments") or []:
-            if Decimal(str(existing.get("Amount") or 0)) == amount and (
-                existing.get("Reference") in (None, "", reference)
-            ):
-                return {"payment_id": existing.get("PaymentID", "")}
-        on = (order.get("processed_at") or order["order_date"])[:10]
-        results = side.client.create_payments(
-            [
-                xero_documents.payment(
-                    invoice["InvoiceID"],
-                    amount,
-                    on,
-                    str(run.option("payment_account_code", "090")),
-                    reference,
-                )
-            ],
-            idempotency_key=xero_documents.key(run.record.idempotency_key, "payment"),
-        )
-        created = xero_documents.one(results, kind="payment")
-        return {"payment_id": created.get("PaymentID", "")}
 
     def _load_cancellation(self, run: Run, order: dict) -> dict:
         side = xero(run)

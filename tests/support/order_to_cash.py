@@ -95,7 +95,12 @@ class OrderToCash:
             flow=FLOW,
             source_connection=source,
             target_connection=target,
-            options={"xero_connection": xero.slug, **(options or {})},
+            # No wait for companions (the flow's default): tests run one record.
+            options={
+                "xero_connection": xero.slug,
+                "batch_wait_seconds": 0,
+                **(options or {}),
+            },
         )
         return cls(shopify, sage, config, xero)
 
