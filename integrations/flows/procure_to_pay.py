@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -276,6 +277,15 @@ def _mark_sending(runs: list[Run]) -> None:
         run.save_state(run.state)
 
 
+def _send(
+    save: Callable[..., list], prefix: str, runs: list[Run], documents: list[dict]
+) -> list:
+    """One write of a batch's documents, the runs marked as sending first, under
+    the batch's Idempotency-Key."""
+    _mark_sending(runs)
+    return save(documents, idempotency_key=_batch_key(prefix, runs, documents))
+
+
 def _sent_since(runs: list[Run]) -> datetime | None:
     marks = [run.state.get("sending") for run in runs if run.state.get("sending")]
     if not marks:
@@ -427,10 +437,7 @@ class Sage100PurchaseOrdersToXero(_SageToXero):
             return
         documents = [planned[number]["document"] for number in sending]
         firsts = [runs[groups[number][0]] for number in sending]
-        _mark_sending(firsts)
-        answers = batch.xero.save_purchase_orders(
-            documents, idempotency_key=_batch_key("po", firsts, documents)
-        )
+        answers = _send(batch.xero.save_purchase_orders, "po", firsts, documents)
         follow_up = []
         for number, answer in zip(sending, answers, strict=True):
             plan = planned[number]
@@ -685,10 +692,7 @@ class Sage100ApInvoicesToXero(_SageToXero):
             return
         documents = [plans[key]["document"] for key in sending]
         firsts = [runs[groups[key][0]] for key in sending]
-        _mark_sending(firsts)
-        answers = batch.xero.save_invoices(
-            documents, idempotency_key=_batch_key("bill", firsts, documents)
-        )
+        answers = _send(batch.xero.save_invoices, "bill", firsts, documents)
         for key, answer in zip(sending, answers, strict=True):
             plan = plans[key]
             if not answer.ok:

@@ -33,8 +33,8 @@ class FieldOwner(models.TextChoices):
     XERO_ONLY = "xero_only", "Xero only (changes made in Sage 100 are undone)"
 
 
-class MasterDataLink(models.Model):
-    """One Sage 100 record, its Xero counterpart, and the state of their sync."""
+class _ConnectionPair(models.Model):
+    """A kind of master data between one Sage 100 and one Xero connection."""
 
     kind = models.CharField(max_length=20, choices=MasterDataKind.choices)
     sage_connection = models.ForeignKey(
@@ -49,6 +49,14 @@ class MasterDataLink(models.Model):
         related_name="+",
         limit_choices_to={"system": System.XERO},
     )
+
+    class Meta:
+        abstract = True
+
+
+class MasterDataLink(_ConnectionPair):
+    """One Sage 100 record, its Xero counterpart, and the state of their sync."""
+
     sage_key = models.CharField(
         max_length=60, help_text="01-ABF for a customer or vendor, the ItemCode."
     )
@@ -103,26 +111,13 @@ class MasterDataLink(models.Model):
         return f"{self.get_kind_display()}: {self.sage_key} ⇄ {self.xero_id}"
 
 
-class MasterDataFieldRule(models.Model):
+class MasterDataFieldRule(_ConnectionPair):
     """An admin's choice of which side wins a field when both changed it.
 
     A field without a rule follows the default documented in
     docs/master-data.md (e.g. Sage 100 wins prices, Xero wins email).
     """
 
-    kind = models.CharField(max_length=20, choices=MasterDataKind.choices)
-    sage_connection = models.ForeignKey(
-        "integrations.Connection",
-        on_delete=models.CASCADE,
-        related_name="+",
-        limit_choices_to={"system": System.SAGE100},
-    )
-    xero_connection = models.ForeignKey(
-        "integrations.Connection",
-        on_delete=models.CASCADE,
-        related_name="+",
-        limit_choices_to={"system": System.XERO},
-    )
     field = models.CharField(max_length=40)
     owner = models.CharField(max_length=20, choices=FieldOwner.choices)
     note = models.CharField(max_length=255, blank=True)

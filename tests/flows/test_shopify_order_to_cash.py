@@ -26,12 +26,10 @@ from integrations.models import (
 )
 from integrations.services import inbox
 from tests.factories import AlertRuleFactory, FlowConfigFactory
-from tests.support.fake_xero import fake_xero
 from tests.support.order_to_cash import (
     STATUS_FLOW,
     OrderToCash,
     stock_sage_items,
-    xero_items,
 )
 from tests.support.sage100 import running_sage100
 from tests.support.shopify import running_shopify
@@ -49,13 +47,6 @@ def sage(tmp_path):
 def shop(tmp_path):
     with running_shopify(tmp_path / "shopify", webhook_url=None, secret="s") as shop:
         yield shop
-
-
-@pytest.fixture
-def books(redis_conn):
-    with fake_xero() as books:
-        books.items = xero_items()
-        yield books
 
 
 @pytest.fixture

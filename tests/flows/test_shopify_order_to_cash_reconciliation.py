@@ -8,32 +8,8 @@ import pytest
 from django.urls import reverse
 
 from integrations.services import reconciliation
-from tests.support.fake_xero import fake_xero
-from tests.support.order_to_cash import OrderToCash, stock_sage_items, xero_items
-from tests.support.sage100 import running_sage100
-from tests.support.shopify import running_shopify
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def books(redis_conn):
-    with fake_xero() as books:
-        books.items = xero_items()
-        yield books
-
-
-@pytest.fixture
-def o2c(tmp_path, books):
-    with (
-        running_sage100(tmp_path / "sage100") as sage,
-        running_shopify(tmp_path / "shopify", webhook_url=None, secret="s") as shop,
-    ):
-        wired = OrderToCash.wire(
-            shop, sage, xero_settings={"tenant_id": "t"}, xero_credentials={}
-        )
-        stock_sage_items(wired.config.target_connection)
-        yield wired
 
 
 def _placed(o2c, *lines) -> dict:

@@ -4,24 +4,15 @@ customer's phone once, the Xero bookkeeper a contact's e-mail once."""
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
 
 from integrations.management.commands import sage100_purchases, xero_sim
-from integrations.models import System
-from integrations.sandbox.xero.accounting import Organisation
 from integrations.sandbox.xero.http import AccountingRequest
-from tests.factories import ConnectionFactory
+from tests.support.demo_scenarios import buy_twice, demo_organisation
 from tests.support.sage100 import running_sage100
 
 
 def test_the_xero_bookkeeper_changes_the_numbered_contacts_email_once_it_exists():
-    events = []
-    books = Organisation(
-        "3f1e9c2a-7b4d-5e8f-a1c6-0d2b4e6f8a10",
-        "Demo Company (US)",
-        on_change=lambda *event: events.append(event),
-    )
-    books.seed_demo()
+    books, events = demo_organisation()
 
     assert not xero_sim.edit_contact_email(books, "01-ABF", "ap@abf.example")
 
@@ -42,16 +33,7 @@ def test_the_sage_clerk_gives_the_customer_a_new_phone_after_the_first_purchase(
     tmp_path,
 ):
     with running_sage100(tmp_path / "sage100") as sage:
-        connection = ConnectionFactory(
-            system=System.SAGE100,
-            settings=sage.connection_settings(),
-            credentials=sage.credentials,
-        )
-        call_command(
-            "sage100_purchases", connection=connection.slug,
-            root=str(tmp_path / "sage100"), company="ABC", seconds=0.01, count=2,
-            tag_prefix="DP", customer_phone="01-ABF", exit_when_done=True,
-        )  # fmt: skip
+        buy_twice(sage, tmp_path / "sage100", customer_phone="01-ABF")
         with sage.db.connect() as db:
             (phone,) = db.execute(
                 "SELECT TelephoneNo FROM AR_Customer "

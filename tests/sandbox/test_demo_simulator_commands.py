@@ -21,16 +21,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 
 from integrations.connectors.xero.client import XeroClient
 from integrations.connectors.xero.settings import XeroSettings
 from integrations.management.commands import sage100_purchases, xero_sim
-from integrations.models import System
 from integrations.sandbox.shopify import scenario
-from integrations.sandbox.xero.accounting import Organisation
 from integrations.sandbox.xero.http import AccountingRequest
-from tests.factories import ConnectionFactory
+from tests.support.demo_scenarios import buy_twice, demo_organisation
 from tests.support.sage100 import running_sage100
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,13 +185,7 @@ def test_shopify_sim_plays_the_shops_day_as_signed_webhooks(tmp_path):
 
 
 def test_the_xero_bookkeeper_pays_the_demo_bills_only():
-    events = []
-    books = Organisation(
-        "3f1e9c2a-7b4d-5e8f-a1c6-0d2b4e6f8a10",
-        "Demo Company (US)",
-        on_change=lambda *event: events.append(event),
-    )
-    books.seed_demo()
+    books, events = demo_organisation()
     for number in ("DP0307151", "INV70000"):
         bill = {
             "Type": "ACCPAY",
@@ -222,16 +213,7 @@ def test_the_xero_bookkeeper_pays_the_demo_bills_only():
 @pytest.mark.django_db
 def test_the_sage_buyer_enters_purchase_orders_and_bills(tmp_path):
     with running_sage100(tmp_path / "sage100") as sage:
-        connection = ConnectionFactory(
-            system=System.SAGE100,
-            settings=sage.connection_settings(),
-            credentials=sage.credentials,
-        )
-        call_command(
-            "sage100_purchases", connection=connection.slug,
-            root=str(tmp_path / "sage100"), company="ABC", seconds=0.01, count=2,
-            tag_prefix="DP", exit_when_done=True,
-        )  # fmt: skip
+        buy_twice(sage, tmp_path / "sage100")
         with sage.db.connect() as db:
             bills = db.execute(
                 "SELECT InvoiceNo, InvoiceAmt, PurchaseOrderNo FROM AP_OpenInvoice "

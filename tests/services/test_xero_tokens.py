@@ -7,12 +7,16 @@ import time
 
 import pytest
 from django.db import connection as db
-from django.db import connections
 
 from integrations.engine.errors import AuthRevoked
 from integrations.models import Connection, ConnectionStatus, System
 from integrations.services.xero_tokens import ConnectionTokenStore
 from tests.factories import ConnectionFactory
+from tests.support.row_locks import (
+    hold_until_the_other_waits,
+    race,
+    skip_unless_postgres,
+)
 
 STALE = {
     "access_token": "old-access",
@@ -92,59 +96,25 @@ def test_a_refused_refresh_token_parks_the_connection_for_reauthorisation():
     assert connection.credentials["token_set"]["refresh_token"] == "old-refresh"
 
 
-def _postgres_only():
-    if connections["default"].vendor != "postgresql":
-        pytest.skip(
-            "select_for_update is a no-op on SQLite, so two workers racing for "
-            "the row lock can only be shown on PostgreSQL (set DATABASE_URL)"
-        )
-
-
-def _blocked_on_a_lock() -> int:
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        return cursor.fetchone()[0]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_renewing_at_once_spend_the_refresh_token_once():
-    _postgres_only()
+    skip_unless_postgres()
     connection = xero_connection()
-    spent, results, failures = [], {}, []
+    spent = []
     second_started = threading.Event()
 
     def fetch(current):
         spent.append(current["refresh_token"])
         if len(spent) == 1:
             # Hold the lock until the other worker is waiting for it.
-            second_started.wait(10)
-            deadline = time.monotonic() + 10
-            while not _blocked_on_a_lock() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            hold_until_the_other_waits(second_started)
         return rotated(current, len(spent))
 
-    def worker(name: str, started: threading.Event | None = None):
-        try:
-            if started is not None:
-                started.set()
-            store = ConnectionTokenStore(connection.pk, STALE)
-            results[name] = store.renew("old-access", fetch)
-        except Exception as exc:  # noqa: BLE001 - reported by the test below
-            failures.append(exc)
-        finally:
-            connections.close_all()
-
-    first = threading.Thread(target=worker, args=("first",))
-    first.start()
-    while not spent and first.is_alive():
-        time.sleep(0.005)
-    second = threading.Thread(target=worker, args=("second", second_started))
-    second.start()
-    first.join(30)
-    second.join(30)
+    results, failures = race(
+        lambda: ConnectionTokenStore(connection.pk, STALE).renew("old-access", fetch),
+        first_holds=lambda: bool(spent),
+        second_started=second_started,
+    )
 
     assert failures == []
     assert spent == ["old-refresh"]  # one refresh, with the token Xero issued

@@ -9,41 +9,32 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from integrations.engine import clients, runner
+from integrations.engine import clients
 from integrations.models import (
     ChangeFeed,
     InboundEvent,
-    RecordStatus,
     SyncRecord,
-    System,
 )
 from integrations.models.changefeeds import TOPICS
 from integrations.sandbox.sage100.database import decimal_hours
 from integrations.services import changefeeds, inbox
-from tests.factories import ConnectionFactory, FlowConfigFactory
-from tests.support.sage100 import running_sage100
-from tests.support.xero import running_xero
+from tests.factories import FlowConfigFactory
+from tests.support.records import drain as drain
+from tests.support.records import records as records
+from tests.support.sage_and_xero import XERO_SLUG as XERO_SLUG
+from tests.support.sage_and_xero import SageAndXero, running_sage_and_xero
 
 WEBHOOK_KEY = "master-data-webhook-key-0123456789abcdef"
-XERO_SLUG = "xero-books"
-WAITING = (RecordStatus.PENDING, RecordStatus.RETRY_SCHEDULED)
 CONTACT_FLOWS = (
     ("sage100_customers_to_xero", "sage", "xero"),
     ("xero_contacts_to_sage100", "xero", "sage"),
 )
 
 
-@dataclass
-class World:
-    sage: object  # tests.support.sage100.Sage100
-    xero: object  # tests.support.xero.RunningXero
-    sage_connection: object
-    xero_connection: object
-
+class World(SageAndXero):
     @property
     def client(self):
         """Xero as a person at its screen would change it (contract-checked)."""
@@ -135,25 +126,6 @@ class World:
             )
 
 
-def drain(limit: int = 20) -> None:
-    """Run every record that waits, as workers would, until none is left."""
-    for _ in range(limit):
-        waiting = list(
-            SyncRecord.objects.filter(status__in=WAITING)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        if not waiting:
-            return
-        for pk in waiting:
-            runner.run_record(pk)
-    raise AssertionError("records kept waiting")
-
-
-def records(flow: str) -> list[SyncRecord]:
-    return list(SyncRecord.objects.filter(flow=flow).order_by("pk"))
-
-
 def contact_events(xero_id: str) -> int:
     """Xero's webhook events about this contact that reached our endpoint."""
     return sum(
@@ -185,30 +157,13 @@ def running_world(
 ) -> Iterator[World]:
     """Sage 100 and Xero running, connected, with ``flows`` configured
     (name, source side, target side); Xero's webhooks go to ``webhook_url``."""
-    with running_sage100(root / "sage100", customers=customers) as sage:
-        sage_connection = ConnectionFactory(
-            name="Sage ABC",
-            system=System.SAGE100,
-            settings={**sage.connection_settings(), "timezone": "UTC"},
-            credentials=sage.credentials,
-        )
-        xero_connection = ConnectionFactory(
-            name="Xero books",
-            slug=XERO_SLUG,
-            system=System.XERO,
-            credentials={"webhook_key": WEBHOOK_KEY},
-        )
-        with running_xero(
-            root / "xero",
-            tenants=1,
-            webhook_url=webhook_url,
-            webhook_key=WEBHOOK_KEY,
-        ) as xero:
-            settings, credentials = xero.connection()
-            xero_connection.settings = settings
-            xero_connection.credentials = {**credentials, "webhook_key": WEBHOOK_KEY}
-            xero_connection.save()
-            world = World(sage, xero, sage_connection, xero_connection)
-            for flow, source, target in flows:
-                world.configure(flow, source, target, options=options)
-            yield world
+    with running_sage_and_xero(
+        World,
+        root,
+        webhook_key=WEBHOOK_KEY,
+        customers=customers,
+        webhook_url=webhook_url,
+    ) as world:
+        for flow, source, target in flows:
+            world.configure(flow, source, target, options=options)
+        yield world

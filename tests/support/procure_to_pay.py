@@ -11,36 +11,28 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from integrations.engine import clients, runner
-from integrations.models import RecordStatus, SyncRecord, System
+from integrations.engine import clients
 from integrations.models.changefeeds import TOPICS
 from integrations.services import inbox
-from tests.factories import ConnectionFactory, FlowConfigFactory
-from tests.support.sage100 import running_sage100
-from tests.support.xero import running_xero
+from tests.factories import FlowConfigFactory
+from tests.support import records as records_support
+from tests.support.records import records as records
+from tests.support.sage_and_xero import XERO_SLUG as XERO_SLUG
+from tests.support.sage_and_xero import SageAndXero, running_sage_and_xero
 
 PO_FLOW = "sage100_purchase_orders_to_xero"
 BILL_FLOW = "sage100_ap_invoices_to_xero"
 PAYMENT_FLOW = "xero_bill_payments_to_sage100"
-WAITING = (RecordStatus.PENDING, RecordStatus.RETRY_SCHEDULED)
 VENDOR = ("01", "EVERPAP")  # Evergreen Paper Mills, seeded
 BANK_ACCOUNT = "090"
-XERO_SLUG = "xero-books"
 WEBHOOK_KEY = "procure-to-pay-webhook-key-0123456789abcdef"
 
 
-@dataclass
-class World:
-    sage: object  # tests.support.sage100.Sage100
-    xero: object  # tests.support.xero.RunningXero
-    sage_connection: object
-    xero_connection: object
-
+class World(SageAndXero):
     # -- the systems as people use them ------------------------------------------
     @property
     def agent(self):
@@ -215,22 +207,8 @@ class World:
 
 
 def drain(limit: int = 30) -> None:
-    """Run every record that waits, as workers would, until none is left."""
-    for _ in range(limit):
-        waiting = list(
-            SyncRecord.objects.filter(status__in=WAITING, next_attempt_at=None)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        if not waiting:
-            return
-        for pk in waiting:
-            runner.run_record(pk)
-    raise AssertionError("records kept waiting")
-
-
-def records(flow: str) -> list[SyncRecord]:
-    return list(SyncRecord.objects.filter(flow=flow).order_by("pk"))
+    """Run every waiting record, leaving those a backoff put off until later."""
+    records_support.drain(limit, leave_scheduled=True)
 
 
 @contextmanager
@@ -239,22 +217,11 @@ def running_world(
 ) -> Iterator[World]:
     """Sage 100 and Xero running and connected; the caller configures flows.
     With ``webhook_url``, Xero's webhooks go there (connection ``XERO_SLUG``)."""
-    with running_sage100(root / "sage100", customers=customers) as sage:
-        sage_connection = ConnectionFactory(
-            name="Sage ABC",
-            system=System.SAGE100,
-            settings={**sage.connection_settings(), "timezone": "UTC"},
-            credentials=sage.credentials,
-        )
-        with running_xero(
-            root / "xero", tenants=1, webhook_url=webhook_url, webhook_key=WEBHOOK_KEY
-        ) as xero:
-            settings, credentials = xero.connection()
-            xero_connection = ConnectionFactory(
-                name="Xero books",
-                slug=XERO_SLUG,
-                system=System.XERO,
-                settings=settings,
-                credentials={**credentials, "webhook_key": WEBHOOK_KEY},
-            )
-            yield World(sage, xero, sage_connection, xero_connection)
+    with running_sage_and_xero(
+        World,
+        root,
+        webhook_key=WEBHOOK_KEY,
+        customers=customers,
+        webhook_url=webhook_url,
+    ) as world:
+        yield world

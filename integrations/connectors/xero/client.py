@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
@@ -158,15 +159,13 @@ class XeroClient:
             "search_term": search_term,
             "include_archived": "true" if include_archived else None,
         }
-        return self._pages(
-            "/Contacts", "Contacts", self.accounting.get_contacts, query, page
-        )
+        return self._pages("Contacts", query, page)
 
     def get_items(
         self, *, where: str | None = None, modified_since: datetime | str | None = None
     ) -> list[dict]:
         query = {"where": where, "if_modified_since": _since(modified_since)}
-        return self._list("/Items", "Items", self.accounting.get_items, query)
+        return self._list("Items", query)
 
     def get_invoices(
         self,
@@ -187,9 +186,7 @@ class XeroClient:
             "contact_i_ds": list(contact_ids) if contact_ids else None,
             "if_modified_since": _since(modified_since),
         }
-        return self._pages(
-            "/Invoices", "Invoices", self.accounting.get_invoices, query, page
-        )
+        return self._pages("Invoices", query, page)
 
     def get_payments(
         self,
@@ -199,9 +196,7 @@ class XeroClient:
         page: int | None = None,
     ) -> list[dict]:
         query = {"where": where, "if_modified_since": _since(modified_since)}
-        return self._pages(
-            "/Payments", "Payments", self.accounting.get_payments, query, page
-        )
+        return self._pages("Payments", query, page)
 
     def get_purchase_orders(
         self,
@@ -211,13 +206,7 @@ class XeroClient:
         page: int | None = None,
     ) -> list[dict]:
         query = {"status": status, "if_modified_since": _since(modified_since)}
-        return self._pages(
-            "/PurchaseOrders",
-            "PurchaseOrders",
-            self.accounting.get_purchase_orders,
-            query,
-            page,
-        )
+        return self._pages("PurchaseOrders", query, page)
 
     def get_credit_notes(
         self,
@@ -227,24 +216,16 @@ class XeroClient:
         page: int | None = None,
     ) -> list[dict]:
         query = {"where": where, "if_modified_since": _since(modified_since)}
-        return self._pages(
-            "/CreditNotes", "CreditNotes", self.accounting.get_credit_notes, query, page
-        )
+        return self._pages("CreditNotes", query, page)
 
     def get_accounts(self, *, where: str | None = None) -> list[dict]:
-        return self._list(
-            "/Accounts", "Accounts", self.accounting.get_accounts, {"where": where}
-        )
+        return self._list("Accounts", {"where": where})
 
     def get_tax_rates(self, *, where: str | None = None) -> list[dict]:
-        return self._list(
-            "/TaxRates", "TaxRates", self.accounting.get_tax_rates, {"where": where}
-        )
+        return self._list("TaxRates", {"where": where})
 
     def get_currencies(self) -> list[dict]:
-        return self._list(
-            "/Currencies", "Currencies", self.accounting.get_currencies, {}
-        )
+        return self._list("Currencies", {})
 
     # -- writing ------------------------------------------------------------------
 
@@ -255,33 +236,12 @@ class XeroClient:
         create_only: bool = False,
         idempotency_key: str,
     ) -> list[ElementResult]:
-        operation = (
-            self.accounting.create_contacts
-            if create_only
-            else self.accounting.update_or_create_contacts
-        )
-        return self._save(
-            "PUT" if create_only else "POST",
-            "/Contacts",
-            "Contacts",
-            "contact",
-            operation,
-            contacts,
-            idempotency_key,
-        )
+        return self._save("Contacts", contacts, idempotency_key, create_only)
 
     def save_items(
         self, items: Sequence[dict], *, idempotency_key: str
     ) -> list[ElementResult]:
-        return self._save(
-            "POST",
-            "/Items",
-            "Items",
-            "item",
-            self.accounting.update_or_create_items,
-            items,
-            idempotency_key,
-        )
+        return self._save("Items", items, idempotency_key, create_only=False)
 
     def save_invoices(
         self,
@@ -290,20 +250,7 @@ class XeroClient:
         create_only: bool = False,
         idempotency_key: str,
     ) -> list[ElementResult]:
-        operation = (
-            self.accounting.create_invoices
-            if create_only
-            else self.accounting.update_or_create_invoices
-        )
-        return self._save(
-            "PUT" if create_only else "POST",
-            "/Invoices",
-            "Invoices",
-            "invoice",
-            operation,
-            invoices,
-            idempotency_key,
-        )
+        return self._save("Invoices", invoices, idempotency_key, create_only)
 
     def update_invoice(
         self, invoice_id: str, invoice: dict, *, idempotency_key: str
@@ -329,15 +276,7 @@ class XeroClient:
     def create_payments(
         self, payments: Sequence[dict], *, idempotency_key: str
     ) -> list[ElementResult]:
-        return self._save(
-            "PUT",
-            "/Payments",
-            "Payments",
-            "payment",
-            self.accounting.create_payments,
-            payments,
-            idempotency_key,
-        )
+        return self._save("Payments", payments, idempotency_key, create_only=True)
 
     def save_credit_notes(
         self,
@@ -349,20 +288,7 @@ class XeroClient:
         """Credit notes (``ACCRECCREDIT``/``ACCPAYCREDIT``) in batches of 50, as
         ``save_invoices``; Xero ignores ``Allocations`` sent here, so applying
         credit to an invoice is ``allocate_credit_note``'s own call."""
-        operation = (
-            self.accounting.create_credit_notes
-            if create_only
-            else self.accounting.update_or_create_credit_notes
-        )
-        return self._save(
-            "PUT" if create_only else "POST",
-            "/CreditNotes",
-            "CreditNotes",
-            "credit note",
-            operation,
-            credit_notes,
-            idempotency_key,
-        )
+        return self._save("CreditNotes", credit_notes, idempotency_key, create_only)
 
     def allocate_credit_note(
         self,
@@ -403,29 +329,27 @@ class XeroClient:
     def save_purchase_orders(
         self, orders: Sequence[dict], *, idempotency_key: str
     ) -> list[ElementResult]:
-        return self._save(
-            "POST",
-            "/PurchaseOrders",
-            "PurchaseOrders",
-            "purchase order",
-            self.accounting.update_or_create_purchase_orders,
-            orders,
-            idempotency_key,
-        )
+        return self._save("PurchaseOrders", orders, idempotency_key, create_only=False)
 
     # -- machinery ----------------------------------------------------------------
 
     def _save(
         self,
-        method: str,
-        path: str,
         plural: str,
-        kind: str,
-        operation: Callable,
         documents: Sequence[dict],
         idempotency_key: str,
+        create_only: bool,
     ) -> list[ElementResult]:
-        """Batches of 50, each its own call and Idempotency-Key; results in order."""
+        """PUT creates only (Xero refuses one that exists), POST updates or
+        creates; the SDK names them ``create_<plural>``/``update_or_create_<plural>``.
+        Batches of 50, each its own call and Idempotency-Key; results in order."""
+        name = _snake(plural)
+        method = "PUT" if create_only else "POST"
+        operation = getattr(
+            self.accounting,
+            f"create_{name}" if create_only else f"update_or_create_{name}",
+        )
+        path = f"/{plural}"
         _check_key(idempotency_key)
         documents = list(documents)
         results: list[ElementResult] = []
@@ -459,26 +383,25 @@ class XeroClient:
             results.extend(_result(element) for element in answered)
         return results
 
-    def _list(self, path: str, plural: str, operation, query: dict) -> list[dict]:
+    def _list(self, plural: str, query: dict) -> list[dict]:
+        """``GET /<plural>`` through the SDK's ``get_<plural>``."""
         body = self._accounting(
             "GET",
-            path,
-            operation,
+            f"/{plural}",
+            getattr(self.accounting, f"get_{_snake(plural)}"),
             doing=f"reading {plural.lower()}",
             what=f"the {plural.lower()}",
             **_present(query),
         )
         return list(body.get(plural) or [])
 
-    def _pages(
-        self, path: str, plural: str, operation, query: dict, page: int | None
-    ) -> list[dict]:
+    def _pages(self, plural: str, query: dict, page: int | None) -> list[dict]:
         """One page when asked for one; otherwise every page, until a short one."""
         if page is not None:
-            return self._list(path, plural, operation, {**query, "page": page})
+            return self._list(plural, {**query, "page": page})
         found: list[dict] = []
         for number in range(1, MAX_PAGES + 1):
-            chunk = self._list(path, plural, operation, {**query, "page": number})
+            chunk = self._list(plural, {**query, "page": number})
             found.extend(chunk)
             if len(chunk) < PAGE_SIZE:
                 break
@@ -632,6 +555,11 @@ def _argument(operation: Callable) -> str:
 
     names = list(inspect.signature(operation).parameters)
     return names[1]
+
+
+def _snake(plural: str) -> str:
+    """``CreditNotes`` → ``credit_notes``: how the SDK names its operations."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", plural).lower()
 
 
 def _batches(documents: list[dict], size: int) -> Iterator[list[dict]]:

@@ -13,9 +13,9 @@ memory: a restart starts from the seed again (the JWT key pair is kept).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -32,6 +32,7 @@ from integrations.sandbox.salesforce.outbound import (
 )
 from integrations.sandbox.salesforce.seed import add_integration_access, seed
 from integrations.sandbox.salesforce.server import serve
+from integrations.sandbox.sim_command import serve_until_interrupted, write_credentials
 from integrations.sandbox.tls import server_certificate
 
 logger = logging.getLogger(__name__)
@@ -103,29 +104,19 @@ class Command(BaseCommand):
             "private_key": str(key_path),
             "ca_bundle": str(certificate.ca),
         }
-        path = folder / "credentials.json"
-        partial = path.with_suffix(".tmp")  # readers never see half a file
-        partial.write_text(json.dumps(credentials, indent=2) + "\n")
-        partial.chmod(0o600)
-        partial.replace(path)
+        path = write_credentials(folder, credentials)
         self.stdout.write(f"Simulated Salesforce org {org.org_id} on {server.url}")
         self.stdout.write(f"Credentials: {path}")
         stoppers = [server.stop, *self._events(org, certificate, host, options)]
-        stop = threading.Event()
-        if options["scenario_seconds"] and not no_seed:
-            threading.Thread(
-                target=play_scenario,
-                args=(org, access.ids, options["scenario_seconds"], stop),
-                daemon=True,
-            ).start()
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            self.stdout.write("Stopping.")
-        finally:
-            stop.set()
-            for stopper in reversed(stoppers):
-                stopper()
+        seconds = options["scenario_seconds"]
+        serve_until_interrupted(
+            stoppers,
+            partial(play_scenario, org, access.ids, seconds)
+            if seconds and not no_seed
+            else None,
+            name="salesforce-scenario",
+            say=self.stdout.write,
+        )
 
     def _events(self, org, certificate, host, options) -> list:
         """The ways changes leave the org: Pub/Sub, Outbound Messages, callouts."""

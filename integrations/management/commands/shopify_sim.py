@@ -17,8 +17,7 @@ The shop lives in memory: a restart starts with no orders.
 
 from __future__ import annotations
 
-import json
-import threading
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -29,6 +28,7 @@ from integrations.sandbox.shopify.admin_api import AdminApi
 from integrations.sandbox.shopify.server import serve
 from integrations.sandbox.shopify.shop import TOPICS, Shop
 from integrations.sandbox.shopify.webhooks import Subscription, WebhookSender
+from integrations.sandbox.sim_command import serve_until_interrupted, write_credentials
 from integrations.sandbox.tls import server_certificate
 
 DEFAULT_TOKEN = "shpat_ledgerbridge_demo_0000000000000000"
@@ -87,27 +87,14 @@ class Command(BaseCommand):
             "webhook_secret": options["secret"],
             "topics": list(TOPICS) if sender else [],
         }
-        path = folder / "credentials.json"
-        partial = path.with_suffix(".tmp")  # readers never see half a file
-        partial.write_text(json.dumps(credentials, indent=2) + "\n")
-        partial.chmod(0o600)
-        partial.replace(path)
+        path = write_credentials(folder, credentials)
         self.stdout.write(f"Simulated Shopify shop {shop.domain} on {server.url}")
         self.stdout.write(f"Credentials: {path}")
-        stop = threading.Event()
-        if options["scenario_seconds"]:
-            threading.Thread(
-                target=scenario.play,
-                args=(shop, options["scenario_seconds"], stop),
-                name="shopify-scenario",
-                daemon=True,
-            ).start()
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            self.stdout.write("Stopping.")
-        finally:
-            stop.set()
-            if sender is not None:
-                sender.stop()
-            server.stop()
+        stoppers = [server.stop] + ([sender.stop] if sender is not None else [])
+        seconds = options["scenario_seconds"]
+        serve_until_interrupted(
+            stoppers,
+            partial(scenario.play, shop, seconds) if seconds else None,
+            name="shopify-scenario",
+            say=self.stdout.write,
+        )

@@ -30,16 +30,17 @@ to the Sage 100 customer (two-way master data).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from integrations.sandbox.sim_command import serve_until_interrupted, write_credentials
 from integrations.sandbox.tls import server_certificate
 from integrations.sandbox.xero.http import AccountingRequest
 from integrations.sandbox.xero.identity import (
@@ -187,33 +188,22 @@ class Command(BaseCommand):
             "custom_connection": custom,
             "webhook_key": options["webhook_key"],
         }
-        path = folder / "credentials.json"
-        partial = path.with_suffix(".tmp")  # readers never see half a file
-        partial.write_text(json.dumps(credentials, indent=2))
-        partial.chmod(0o600)
-        partial.replace(path)
+        path = write_credentials(folder, credentials)
         self.stdout.write(f"Simulated Xero on {stack.url} (credentials in {path})")
-        stop = threading.Event()
-        if options["scenario_seconds"]:
-            threading.Thread(
-                target=play_scenario,
-                args=(
-                    stack.organisations[first],
-                    options["pay_bills_prefix"],
-                    options["scenario_seconds"],
-                    stop,
-                ),
-                kwargs={"edit_contact": options["edit_contact_email"]},
-                name="xero-scenario",
-                daemon=True,
-            ).start()
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stop.set()
-            stack.stop()
+        seconds = options["scenario_seconds"]
+        scenario = partial(
+            play_scenario,
+            stack.organisations[first],
+            options["pay_bills_prefix"],
+            seconds,
+            edit_contact=options["edit_contact_email"],
+        )
+        serve_until_interrupted(
+            [stack.stop],
+            scenario if seconds else None,
+            name="xero-scenario",
+            say=self.stdout.write,
+        )
 
 
 def unpaid_bills(organisation, prefix: str) -> list[dict]:

@@ -7,22 +7,19 @@ so a slow client cannot stall the accept loop.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
-import ssl
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
+from integrations.sandbox.https import StopsServer, TlsServer, start_server
 from integrations.sandbox.salesforce.org import SalesforceOrg
 from integrations.sandbox.salesforce.rest import Request, RestApi
 from integrations.sandbox.tls import ServerCertificate
 
 log = logging.getLogger(__name__)
-HANDSHAKE_TIMEOUT = 10
 MAX_BODY = 50 * 1024 * 1024
 
 
@@ -86,43 +83,13 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
 
 
-class _TlsServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address, handler, context: ssl.SSLContext | None) -> None:
-        self.ssl_context = context
-        super().__init__(address, handler)
-
-    def finish_request(self, request, client_address) -> None:
-        if self.ssl_context is None:
-            return super().finish_request(request, client_address)
-        try:
-            request.settimeout(HANDSHAKE_TIMEOUT)
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            log.debug("TLS handshake with %s failed: %s", client_address[0], exc)
-            return None
-        try:
-            tls.settimeout(60)
-            super().finish_request(tls, client_address)
-        finally:
-            with contextlib.suppress(OSError):
-                tls.shutdown(socket.SHUT_RDWR)
-            tls.close()
-
-
 @dataclass
-class RunningServer:
+class RunningServer(StopsServer):
     url: str
     org: SalesforceOrg
     api: RestApi
-    _server: _TlsServer
+    _server: TlsServer
     _thread: threading.Thread
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
 
 def serve(
@@ -135,23 +102,10 @@ def serve(
 
     Without a certificate it serves plain HTTP (simple-salesforce cannot reach
     that; only for low-level tests)."""
-    context = None
-    if certificate is not None:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(str(certificate.cert), str(certificate.key))
     api = RestApi(org)
     handler = type("BoundSalesforceHandler", (_Handler,), {"api": api})
-    server = _TlsServer((host, port), handler, context)
-    bound_host, bound_port = server.server_address[:2]
-    scheme = "https" if context else "http"
-    url = f"{scheme}://{bound_host}:{bound_port}"
-    org.instance_url = url
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.1},
-        name="salesforce-sim",
-        daemon=True,
+    url, server, thread = start_server(
+        handler, certificate, host, port, name="salesforce-sim", poll_interval=0.1
     )
-    thread.start()
+    org.instance_url = url
     return RunningServer(url, org, api, server, thread)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import ssl
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
+from integrations.sandbox.https import StopsServer, TlsServer, start_server
 from integrations.sandbox.shopify.admin_api import AdminApi
 from integrations.sandbox.tls import ServerCertificate
-
-HANDSHAKE_TIMEOUT = 10.0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -42,41 +38,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _serve
 
 
-class _TlsServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address, handler, context: ssl.SSLContext) -> None:
-        self.ssl_context = context
-        super().__init__(address, handler)
-
-    def finish_request(self, request, client_address) -> None:
-        # The handshake runs in the request's thread, so a stalled client
-        # never blocks the accept loop.
-        try:
-            request.settimeout(HANDSHAKE_TIMEOUT)
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return None
-        try:
-            tls.settimeout(60)
-            super().finish_request(tls, client_address)
-        finally:
-            with contextlib.suppress(OSError):
-                tls.shutdown(socket.SHUT_RDWR)
-            tls.close()
-
-
 @dataclass
-class RunningAdminApi:
+class RunningAdminApi(StopsServer):
     url: str
     api: AdminApi
-    _server: _TlsServer
+    _server: TlsServer
     _thread: threading.Thread
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
 
 def serve(
@@ -86,14 +53,8 @@ def serve(
     port: int = 0,
 ) -> RunningAdminApi:
     """Serve ``api`` over HTTPS in a daemon thread; ``url`` is the shop URL."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(str(certificate.cert), str(certificate.key))
     handler = type("BoundShopifyHandler", (_Handler,), {"api": api})
-    server = _TlsServer((host, port), handler, context)
-    bound_host, bound_port = server.server_address[:2]
-    thread = threading.Thread(
-        target=server.serve_forever, name="shopify-admin-api", daemon=True
+    url, server, thread = start_server(
+        handler, certificate, host, port, name="shopify-admin-api"
     )
-    thread.start()
-    return RunningAdminApi(f"https://{bound_host}:{bound_port}", api, server, thread)
+    return RunningAdminApi(url, api, server, thread)

@@ -109,6 +109,15 @@ class Organisation:
     def _ok(self, key: str, found: list[dict], **kwargs: Any) -> AccountingResponse:
         return ok(key, found, now=self.books.now(), **kwargs)
 
+    def _shown(
+        self, key: str, found: dict | None, show: Callable[[dict], dict] | None = None
+    ) -> AccountingResponse:
+        """``GET /<key>/<id>``: the one record, as shown (``render`` unless
+        told), or Xero's 404."""
+        if found is None:
+            return not_found()
+        return self._ok(key, [(show or render)(found)])
+
     # -- set-up -------------------------------------------------------------------
     def seed_demo(self) -> None:
         """Chart of accounts, US tax rates, currencies, the Sage demo's items and a
@@ -203,13 +212,8 @@ class Organisation:
         books = self.books
         if method == "GET":
             if rest:
-                found = books.accounts.get(rest[0].lower())
-                if found is None:
-                    return not_found()
-                return self._ok("Accounts", [render(found)])
-            listed = query.modified_since(
-                books.accounts.values(), request.headers.get("if-modified-since")
-            )
+                return self._shown("Accounts", books.accounts.get(rest[0].lower()))
+            listed = _modified_since(books.accounts, request)
             found = query.select([render(a) for a in listed], request.query, "Account")
             return self._ok("Accounts", found)
         if method == "PUT" and not rest:
@@ -262,12 +266,8 @@ class Organisation:
                 found = books.contacts.get(rest[0].lower()) or books.contact_by(
                     "ContactNumber", rest[0]
                 )
-                if found is None:
-                    return not_found()
-                return self._ok("Contacts", [render(found)])
-            listed = query.modified_since(
-                books.contacts.values(), request.headers.get("if-modified-since")
-            )
+                return self._shown("Contacts", found)
+            listed = _modified_since(books.contacts, request)
             if not query.truthy(
                 request.query.get("includeArchived")
             ) and not request.query.get("IDs"):
@@ -321,12 +321,8 @@ class Organisation:
         if method == "GET":
             if rest:
                 found = books.items.get(rest[0].lower()) or books.item_by_code(rest[0])
-                if found is None:
-                    return not_found()
-                return self._ok("Items", [render(found, unitdp)])
-            listed = query.modified_since(
-                books.items.values(), request.headers.get("if-modified-since")
-            )
+                return self._shown("Items", found, lambda i: render(i, unitdp))
+            listed = _modified_since(books.items, request)
             found = query.select(
                 [render(i, unitdp) for i in listed], request.query, "Item"
             )
@@ -381,9 +377,11 @@ class Organisation:
         if method == "GET":
             if rest:
                 found = self._find_document(kind, records, rest[0])
-                if found is None or len(rest) > 1:
-                    return not_found()
-                return self._ok(collection.key, [self._render_document(found, unitdp)])
+                return self._shown(
+                    collection.key,
+                    found if len(rest) == 1 else None,
+                    lambda d: self._render_document(d, unitdp),
+                )
             return self._list_documents(kind, collection, records, request, unitdp)
         if method in ("PUT", "POST") and not rest:
             return self._batch(
@@ -446,9 +444,7 @@ class Organisation:
     def _list_documents(
         self, kind, collection, records, request, unitdp
     ) -> AccountingResponse:
-        listed = query.modified_since(
-            records.values(), request.headers.get("if-modified-since")
-        )
+        listed = _modified_since(records, request)
         q = dict(request.query)
         if kind is documents.PURCHASE_ORDER:
             listed = _purchase_order_filters(listed, q)
@@ -491,13 +487,12 @@ class Organisation:
         books = self.books
         if method == "GET":
             if rest:
-                found = books.payments.get(rest[0].lower())
-                if found is None:
-                    return not_found()
-                return self._ok("Payments", [render(payments.render(books, found))])
-            listed = query.modified_since(
-                books.payments.values(), request.headers.get("if-modified-since")
-            )
+                return self._shown(
+                    "Payments",
+                    books.payments.get(rest[0].lower()),
+                    lambda p: render(payments.render(books, p)),
+                )
+            listed = _modified_since(books.payments, request)
             found = query.select(
                 [render(payments.render(books, p)) for p in listed],
                 request.query,
@@ -705,6 +700,14 @@ def _purchase_order_filters(records: list[dict], q: dict[str, str]) -> list[dict
                 raise QueryError(f"{name} '{bound}' is not a valid date") from None
             records = [r for r in records if keep(dates.parse_day(r["Date"]), day)]
     return records
+
+
+def _modified_since(records: dict, request: AccountingRequest) -> list[dict]:
+    """The records changed since the request's ``If-Modified-Since`` (all
+    without one)."""
+    return query.modified_since(
+        records.values(), request.headers.get("if-modified-since")
+    )
 
 
 def _first(body: Any, key: str) -> Any:

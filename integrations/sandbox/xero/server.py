@@ -20,11 +20,8 @@ kept in ``problems`` and logged as an error; tests assert there are none.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
-import ssl
 import threading
 import time
 import uuid
@@ -32,10 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from integrations.sandbox.https import StopsServer, TlsServer, start_server
 from integrations.sandbox.tls import ServerCertificate
 from integrations.sandbox.xero import contract
 from integrations.sandbox.xero.http import AccountingRequest, AccountingResponse
@@ -56,7 +54,6 @@ from integrations.sandbox.xero.webhooks import EventBatcher, WebhookSender
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api.xro/2.0"
-HANDSHAKE_TIMEOUT = 10.0
 JSON = "application/json; charset=utf-8"
 
 
@@ -431,42 +428,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
 
-class _TlsServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address, handler, context: ssl.SSLContext) -> None:
-        self.ssl_context = context
-        super().__init__(address, handler)
-
-    def finish_request(self, request, client_address) -> None:
-        # The handshake runs in the request's thread, so a stalled client
-        # never blocks the accept loop.
-        try:
-            request.settimeout(HANDSHAKE_TIMEOUT)
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            log.debug("TLS handshake with %s failed: %s", client_address[0], exc)
-            return None
-        try:
-            tls.settimeout(60)
-            super().finish_request(tls, client_address)
-        finally:
-            with contextlib.suppress(OSError):
-                tls.shutdown(socket.SHUT_RDWR)
-            tls.close()
-
-
 @dataclass
-class RunningXeroServer:
+class RunningXeroServer(StopsServer):
     url: str
     simulator: XeroSimulator
-    _server: _TlsServer
+    _server: TlsServer
     _thread: threading.Thread
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
 
 def serve(
@@ -476,19 +443,11 @@ def serve(
     port: int = 0,
 ) -> RunningXeroServer:
     """Serve ``simulator`` over HTTPS in a daemon thread (port 0: any free)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(str(certificate.cert), str(certificate.key))
     handler = type("BoundXeroHandler", (_Handler,), {"simulator": simulator})
-    server = _TlsServer((host, port), handler, context)
-    bound_host, bound_port = server.server_address[:2]
-    thread = threading.Thread(
-        target=server.serve_forever, args=(0.05,), name="xero-sim", daemon=True
+    url, server, thread = start_server(
+        handler, certificate, host, port, name="xero-sim", poll_interval=0.05
     )
-    thread.start()
-    return RunningXeroServer(
-        f"https://{bound_host}:{bound_port}", simulator, server, thread
-    )
+    return RunningXeroServer(url, simulator, server, thread)
 
 
 @dataclass

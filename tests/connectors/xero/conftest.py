@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -72,3 +73,19 @@ def make_client(xero, calls) -> MakeClient:
         return XeroClient(conf, tokens=store, throttle=throttle, log=calls)
 
     return make
+
+
+@pytest.fixture
+def client(make_client) -> XeroClient:
+    return make_client()
+
+
+@pytest.fixture
+def customer(client) -> dict:
+    """A new customer contact in the first organisation."""
+    (saved,) = client.save_contacts(
+        [{"Name": f"Test customer {uuid.uuid4().hex[:6]}", "IsCustomer": True}],
+        idempotency_key=f"customer-{uuid.uuid4()}",
+    )
+    assert saved.ok, saved.errors
+    return saved.document

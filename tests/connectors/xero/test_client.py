@@ -7,7 +7,6 @@ the simulator; the ``xero`` fixture fails a test that broke the contract.
 from __future__ import annotations
 
 import time
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -38,21 +37,6 @@ def invoice(number: str, contact_id: str, *, account: str = "200") -> dict:
             }
         ],
     }
-
-
-@pytest.fixture
-def client(make_client):
-    return make_client()
-
-
-@pytest.fixture
-def customer(client) -> dict:
-    (saved,) = client.save_contacts(
-        [{"Name": f"Test customer {uuid.uuid4().hex[:6]}", "IsCustomer": True}],
-        idempotency_key=f"customer-{uuid.uuid4()}",
-    )
-    assert saved.ok, saved.errors
-    return saved.document
 
 
 def accounting_calls(xero, method: str, path: str) -> int:

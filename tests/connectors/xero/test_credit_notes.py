@@ -5,7 +5,6 @@ contract."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -51,21 +50,6 @@ def credit_note(contact_id: str, amount: str = "10.00", **line) -> dict:
             }
         ],
     )
-
-
-@pytest.fixture
-def client(make_client):
-    return make_client()
-
-
-@pytest.fixture
-def customer(client) -> dict:
-    (saved,) = client.save_contacts(
-        [{"Name": f"Refund customer {uuid.uuid4().hex[:6]}", "IsCustomer": True}],
-        idempotency_key=f"customer-{uuid.uuid4()}",
-    )
-    assert saved.ok, saved.errors
-    return saved.document
 
 
 @pytest.fixture

@@ -12,30 +12,21 @@ import threading
 import time
 
 import pytest
-from django.db import connections
 
 from integrations.connectors.xero import auth
 from integrations.engine import clients
 from integrations.models import ConnectionStatus, System
 from tests.factories import ConnectionFactory
-
-
-def _blocked_on_a_lock() -> int:
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        return cursor.fetchone()[0]
+from tests.support.row_locks import (
+    hold_until_the_other_waits,
+    race,
+    skip_unless_postgres,
+)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_refresh_once_and_both_calls_succeed(xero, redis_conn, monkeypatch):
-    if connections["default"].vendor != "postgresql":
-        pytest.skip(
-            "select_for_update is a no-op on SQLite, so the row lock two workers "
-            "race for can only be shown on PostgreSQL (set DATABASE_URL)"
-        )
+    skip_unless_postgres()
     settings, credentials = xero.connection()
     stale = {**credentials["token_set"], "expires_at": time.time() - 5}
     books = ConnectionFactory(
@@ -49,34 +40,15 @@ def test_two_workers_refresh_once_and_both_calls_succeed(xero, redis_conn, monke
     def fetch_holding_the_lock(conf, current):
         fetched.append(current["refresh_token"])
         if len(fetched) == 1:  # keep the lock until the other worker waits for it
-            second_waiting.wait(10)
-            deadline = time.monotonic() + 10
-            while not _blocked_on_a_lock() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            hold_until_the_other_waits(second_waiting)
         return real_fetch(conf, current)
 
     monkeypatch.setattr(auth, "fetch_token", fetch_holding_the_lock)
-    answers, failures = {}, []
-
-    def worker(name: str) -> None:
-        try:
-            client = clients.build(books)
-            if name == "second":
-                second_waiting.set()
-            answers[name] = client.get_currencies()
-        except Exception as exc:  # noqa: BLE001 - reported by the test below
-            failures.append(exc)
-        finally:
-            connections.close_all()
-
-    first = threading.Thread(target=worker, args=("first",))
-    first.start()
-    while not fetched and first.is_alive():
-        time.sleep(0.005)
-    second = threading.Thread(target=worker, args=("second",))
-    second.start()
-    first.join(30)
-    second.join(30)
+    answers, failures = race(
+        lambda: clients.build(books).get_currencies(),
+        first_holds=lambda: bool(fetched),
+        second_started=second_waiting,
+    )
 
     assert failures == []
     assert fetched == [stale["refresh_token"]]  # spent once
