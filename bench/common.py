@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -344,3 +345,20 @@ def stop_all(children: list[subprocess.Popen]) -> None:
 def tail(be: Backend, log_name: str, chars: int = 3000) -> str:
     path = be.var_dir / log_name
     return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+
+def deliver(source, payload: dict, *, event_id: str, topic: str) -> list[int]:
+    """Store ``payload`` as a verified webhook from ``source`` is stored
+    (``inbox.accept``, the workers already waiting); its records' ids."""
+    from integrations.services import inbox
+
+    accepted = inbox.accept(
+        source,
+        body=json.dumps(payload).encode(),
+        headers={},
+        provider_event_id=event_id,
+        topic=topic,
+        signature_verified=True,
+        parsed=payload,
+    )
+    return [record.pk for record in accepted.records]

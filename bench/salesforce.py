@@ -340,8 +340,6 @@ def _stop_workers(be, processes: list) -> None:
 def _orders_phase(sf, config, won: list[str], workers, args, name) -> Phase:
     from django.utils import timezone
 
-    from integrations.services import inbox
-
     source = config.source_connection
     before_calls, before_tokens = Counter(sf.org.api_calls), _tokens(sf)
     meter = measure.CpuMeter(
@@ -361,16 +359,12 @@ def _orders_phase(sf, config, won: list[str], workers, args, name) -> Phase:
                 "event_id": f"bench-{opportunity}",
                 "commit_timestamp": int(time.time() * 1000),
             }
-            accepted = inbox.accept(
+            record_ids += common.deliver(
                 source,
-                body=json.dumps(body).encode(),
-                headers={},
-                provider_event_id=f"callout:bench-{opportunity}",
+                body,
+                event_id=f"callout:bench-{opportunity}",
                 topic="salesforce.opportunity",
-                signature_verified=True,
-                parsed=body,
             )
-            record_ids.extend(r.pk for r in accepted.records)
         phase = Phase(name, "order", record_ids, deliver_s=watch.elapsed)
         _wait(phase, workers, args.timeout)
     _worker_errors(workers)

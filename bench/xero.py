@@ -393,7 +393,6 @@ def _stop_workers(be, processes) -> None:
 
 # -- phases ---------------------------------------------------------------------------
 def _o2c_phase(world: World, log: CallLog, shoppers, count: int, name, args) -> Phase:
-    from integrations.services import inbox
 
     shop, source = world.shop.shop, world.o2c.source_connection
     orders = []
@@ -405,23 +404,18 @@ def _o2c_phase(world: World, log: CallLog, shoppers, count: int, name, args) -> 
     started = time.time()
     records: list[int] = []
     for order in orders:
-        accepted = inbox.accept(
+        records += common.deliver(
             source,
-            body=json.dumps(order).encode(),
-            headers={},
-            provider_event_id=f"shopify:bench-{order['id']}",
+            order,
+            event_id=f"shopify:bench-{order['id']}",
             topic="shopify.orders/create",
-            signature_verified=True,
-            parsed=order,
         )
-        records.extend(r.pk for r in accepted.records)
     phase = Phase(name, records, started=started, deliver_s=time.time() - started)
     return _finish(phase, log, mark, tokens, args)
 
 
 def _paid_phase(world: World, log: CallLog, args) -> Phase:
     """The latest o2c phase's orders paid in the shop, then ``orders/paid``."""
-    from integrations.services import inbox
 
     shop, source = world.shop.shop, world.o2c.source_connection
     paid = [shop.mark_paid(order["id"]) for order in world.orders]
@@ -429,16 +423,12 @@ def _paid_phase(world: World, log: CallLog, args) -> Phase:
     started = time.time()
     records: list[int] = []
     for order in paid:
-        accepted = inbox.accept(
+        records += common.deliver(
             source,
-            body=json.dumps(order).encode(),
-            headers={},
-            provider_event_id=f"shopify:bench-paid-{order['id']}",
+            order,
+            event_id=f"shopify:bench-paid-{order['id']}",
             topic="shopify.orders/paid",
-            signature_verified=True,
-            parsed=order,
         )
-        records.extend(r.pk for r in accepted.records)
     phase = Phase(
         "o2c, paid orders", records, started=started,
         deliver_s=time.time() - started, target=False,
