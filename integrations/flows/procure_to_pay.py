@@ -46,6 +46,7 @@ from integrations.services import (
     cross_references,
     currency,
     supplier_contacts,
+    xero_documents,
     xero_reference,
 )
 from integrations.services import master_data_contacts as names_
@@ -257,17 +258,6 @@ def _group(runs: list[Run]) -> dict[str, list[int]]:
     return groups
 
 
-def _batch_key(prefix: str, runs: list[Run], documents: list[dict]) -> str:
-    """One Idempotency-Key for a batch: the records' keys and what is sent, so a
-    retry of the same write replays and a different write is new."""
-    text = json.dumps(
-        [[run.record.idempotency_key for run in runs], documents],
-        sort_keys=True,
-        default=str,
-    )
-    return f"lb-{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:48]}"
-
-
 def _mark_sending(runs: list[Run]) -> None:
     """Remember that a write is under way: a later attempt of a record that
     never learnt the outcome reads Xero before writing again."""
@@ -283,7 +273,9 @@ def _send(
     """One write of a batch's documents, the runs marked as sending first, under
     the batch's Idempotency-Key."""
     _mark_sending(runs)
-    return save(documents, idempotency_key=_batch_key(prefix, runs, documents))
+    return save(
+        documents, idempotency_key=xero_documents.batch_key(prefix, runs, documents)
+    )
 
 
 def _sent_since(runs: list[Run]) -> datetime | None:
@@ -474,7 +466,8 @@ class Sage100PurchaseOrdersToXero(_SageToXero):
         ]
         firsts = [runs[groups[n][0]] for n in numbers]
         answers = batch.xero.save_purchase_orders(
-            documents, idempotency_key=_batch_key("po-status", firsts, documents)
+            documents,
+            idempotency_key=xero_documents.batch_key("po-status", firsts, documents),
         )
         for number, answer in zip(numbers, answers, strict=True):
             if answer.ok:

@@ -28,8 +28,6 @@ again. Rules: docs/order-to-cash.md.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -176,8 +174,8 @@ def _create(side, runs, need, people, keys: list[str]) -> dict[str, Any]:
     created = side.client.save_contacts(
         documents,
         create_only=True,
-        idempotency_key=_batch_key(
-            "contacts", [runs[need[key][0]] for key in chosen], documents
+        idempotency_key=xero_documents.batch_key(
+            "o2c-contacts", [runs[need[key][0]] for key in chosen], documents
         ),
     )
     for key, answer in zip(chosen, created, strict=True):
@@ -232,8 +230,8 @@ def _invoices(runs, orders, results, waiting) -> None:
         answers = side.client.save_invoices(
             documents,
             create_only=True,
-            idempotency_key=_batch_key(
-                "invoices", [runs[i] for i in sending], documents
+            idempotency_key=xero_documents.batch_key(
+                "o2c-invoices", [runs[i] for i in sending], documents
             ),
         )
     except Exception as exc:  # noqa: BLE001 - the call failed: each order retries
@@ -355,14 +353,3 @@ def _finish(flow, run: Run, order: dict) -> dict:
         "customer_action": customer["action"],
         "warnings": warnings,
     }
-
-
-def _batch_key(prefix: str, runs: list[Run], documents: list[dict]) -> str:
-    """One Idempotency-Key for a batch write: the records' keys and what is
-    sent, so a retry of the same write replays and a different one is new."""
-    text = json.dumps(
-        [[run.record.idempotency_key for run in runs], documents],
-        sort_keys=True,
-        default=str,
-    )
-    return f"lb-o2c-{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:48]}"

@@ -32,7 +32,6 @@ from integrations.engine.errors import (
     ValidationFailed,
 )
 from integrations.flows.base import Run
-from integrations.flows.shopify_order_batches import _batch_key
 from integrations.services import xero_documents
 
 
@@ -158,8 +157,8 @@ def _pay(
     try:
         answers = side.client.create_payments(
             documents,
-            idempotency_key=_batch_key(
-                "payments", [runs[i] for i, _ in sending], documents
+            idempotency_key=xero_documents.batch_key(
+                "o2c-payments", [runs[i] for i, _ in sending], documents
             ),
         )
     except Exception as exc:  # noqa: BLE001 - the call failed: each payment retries

@@ -15,6 +15,7 @@ Credit notes likewise: ``find_credit_note`` by Reference before creating.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -31,6 +32,17 @@ def key(record_key: str, step: str) -> str:
     allows 128 characters; the connector adds a batch suffix)."""
     digest = hashlib.sha256(record_key.encode()).hexdigest()[:40]
     return f"lb-{digest}-{step}"[:100]
+
+
+def batch_key(prefix: str, runs, documents: list[dict]) -> str:
+    """One Idempotency-Key for a batch write: the records' keys and what is
+    sent, so a retry of the same write replays and a different one is new."""
+    text = json.dumps(
+        [[run.record.idempotency_key for run in runs], documents],
+        sort_keys=True,
+        default=str,
+    )
+    return f"lb-{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:48]}"
 
 
 def one(results, *, kind: str, doing: str = "creating it") -> dict:
