@@ -55,19 +55,19 @@ def parse(body: dict) -> dict:
     ship = (
         _address(body.get("shipping_address")) if body.get("shipping_address") else bill
     )
-    discount = _money(body.get("total_discounts") or "0", "total_discounts")
+    discount = money_field(body.get("total_discounts") or "0", "total_discounts")
     shipping = [
         _shipping(item, index)
         for index, item in enumerate(body.get("shipping_lines") or [])
     ]
-    total = _money(body.get("total_price"), "total_price")
-    total_tax = _money(body.get("total_tax") or "0", "total_tax")
+    total = money_field(body.get("total_price"), "total_price")
+    total_tax = money_field(body.get("total_tax") or "0", "total_tax")
     return {
         "order_id": identifier,
         "name": name,
         "order_number": body.get("order_number"),
         "currency": currency,
-        "order_date": _date(body.get("created_at"), "created_at"),
+        "order_date": date_field(body.get("created_at"), "created_at"),
         "processed_at": str(body.get("processed_at") or "")[:10],
         "financial_status": str(body.get("financial_status") or ""),
         "cancelled": bool(body.get("cancelled_at")),
@@ -121,7 +121,7 @@ def _line(order_name: str, item: Any, index: int) -> dict:
         raise ValidationFailed(f"{where} must be an object.", field=where)
     sku = str(item.get("sku") or "").strip()
     label = sku or str(item.get("title") or item.get("name") or f"line {index + 1}")
-    quantity = _number(item.get("quantity"), f"{where}.quantity")
+    quantity = decimal_field(item.get("quantity"), f"{where}.quantity")
     if quantity <= 0:
         raise ValidationFailed(
             f"Order {order_name}, line {index + 1} ({label}): the quantity is "
@@ -143,7 +143,7 @@ def _line(order_name: str, item: Any, index: int) -> dict:
             "in Shopify, or correct the payload, and resubmit.",
             field=f"{where}.sku",
         )
-    price = _money(item.get("price"), f"{where}.price")
+    price = money_field(item.get("price"), f"{where}.price")
     if price < 0:
         raise ValidationFailed(
             f"Order {order_name}, line {index + 1} ({sku}): the price {price} is "
@@ -152,7 +152,7 @@ def _line(order_name: str, item: Any, index: int) -> dict:
         )
     line_discount = sum(
         (
-            _money(allocation.get("amount"), f"{where}.discount_allocations")
+            money_field(allocation.get("amount"), f"{where}.discount_allocations")
             for allocation in item.get("discount_allocations") or []
             if isinstance(allocation, dict)
         ),
@@ -177,7 +177,7 @@ def _shipping(item: Any, index: int) -> dict:
         raise ValidationFailed(f"{where} must be an object.", field=where)
     return {
         "title": str(item.get("title") or item.get("code") or "Shipping"),
-        "price": str(_money(item.get("price") or "0", f"{where}.price")),
+        "price": str(money_field(item.get("price") or "0", f"{where}.price")),
         "tax_lines": _tax_lines(item.get("tax_lines"), f"{where}.tax_lines"),
     }
 
@@ -190,8 +190,12 @@ def _tax_lines(value: Any, where: str) -> list[dict]:
         found.append(
             {
                 "title": str(line.get("title") or "").strip(),
-                "rate": str(_number(line.get("rate") or 0, f"{where}[{index}].rate")),
-                "price": str(_money(line.get("price") or 0, f"{where}[{index}].price")),
+                "rate": str(
+                    decimal_field(line.get("rate") or 0, f"{where}[{index}].rate")
+                ),
+                "price": str(
+                    money_field(line.get("price") or 0, f"{where}[{index}].price")
+                ),
             }
         )
     return found
@@ -248,7 +252,8 @@ def _as_dict(address: addresses.StandardAddress) -> dict:
     }
 
 
-def _date(value: Any, where: str) -> str:
+def date_field(value: Any, where: str) -> str:
+    """A Shopify timestamp's date; refused naming ``where`` when it is none."""
     text = str(value or "")[:10]
     try:
         return date.fromisoformat(text).isoformat()
@@ -259,7 +264,8 @@ def _date(value: Any, where: str) -> str:
         ) from None
 
 
-def _number(value: Any, where: str) -> Decimal:
+def decimal_field(value: Any, where: str) -> Decimal:
+    """A Shopify number (they come as strings); refused naming ``where``."""
     if isinstance(value, bool) or value is None or value == "":
         raise ValidationFailed(f"{where} is missing or not a number.", field=where)
     try:
@@ -271,5 +277,6 @@ def _number(value: Any, where: str) -> Decimal:
     return number
 
 
-def _money(value: Any, where: str) -> Decimal:
-    return _number(value, where).quantize(CENT, ROUND_HALF_UP)
+def money_field(value: Any, where: str) -> Decimal:
+    """A Shopify amount in cents, half up, as the shop rounds it."""
+    return decimal_field(value, where).quantize(CENT, ROUND_HALF_UP)

@@ -15,11 +15,16 @@ Shopify's terms (``refund_line_items[0].quantity``).
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from integrations.engine.errors import ValidationFailed
-from integrations.services.shopify_orders import CENT, ZERO, _date, _number
+from integrations.services.shopify_orders import (
+    ZERO,
+    date_field,
+    decimal_field,
+    money_field,
+)
 
 SHIPPING_REFUND = "shipping_refund"
 
@@ -53,7 +58,7 @@ def parse(body: dict) -> dict:
     return {
         "refund_id": refund_id,
         "order_id": order_id,
-        "date": _date(
+        "date": date_field(
             when, "processed_at" if body.get("processed_at") else "created_at"
         ),
         "note": str(body.get("note") or "")[:500],
@@ -64,10 +69,6 @@ def parse(body: dict) -> dict:
         # is unknown (taken to be what the lines credit).
         "refunded": refunded,
     }
-
-
-def money(value: Any, where: str) -> Decimal:
-    return _number(value, where).quantize(CENT, ROUND_HALF_UP)
 
 
 # -- pieces ----------------------------------------------------------------------
@@ -90,7 +91,7 @@ def _line(refund_id: str, item: Any, index: int) -> dict:
     sku = str(line_item.get("sku") or "").strip()
     label = sku or str(line_item.get("name") or line_item.get("title") or "")
     label = f" ({label})" if label else ""
-    quantity = _number(item.get("quantity"), f"{where}.quantity")
+    quantity = decimal_field(item.get("quantity"), f"{where}.quantity")
     if quantity <= 0 or quantity != quantity.to_integral_value():
         raise ValidationFailed(
             f"Refund {refund_id}, line {index + 1}{label}: the quantity is "
@@ -139,7 +140,7 @@ def _amount(item: dict, name: str, where: str, default: str | None = None) -> De
                 field=f"{where}.{name}",
             )
         value = default
-    return money(value, f"{where}.{name}")
+    return money_field(value, f"{where}.{name}")
 
 
 def _shop_money(value: Any) -> Any:
@@ -155,8 +156,8 @@ def _adjustments(refund_id: str, body: dict) -> tuple[list[dict], list[dict]]:
         where = f"order_adjustments[{index}]"
         if not isinstance(item, dict):
             raise ValidationFailed(f"{where} must be an object.", field=where)
-        amount = -money(item.get("amount") or "0", f"{where}.amount")
-        tax = -money(item.get("tax_amount") or "0", f"{where}.tax_amount")
+        amount = -money_field(item.get("amount") or "0", f"{where}.amount")
+        tax = -money_field(item.get("tax_amount") or "0", f"{where}.tax_amount")
         if not amount and not tax:
             continue
         entry = {
@@ -180,7 +181,7 @@ def _adjustments(refund_id: str, body: dict) -> tuple[list[dict], list[dict]]:
             where = f"refund_shipping_lines[{index}]"
             if not isinstance(item, dict):
                 raise ValidationFailed(f"{where} must be an object.", field=where)
-            amount = money(
+            amount = money_field(
                 _shop_money(item.get("subtotal_amount_set")) or "0",
                 f"{where}.subtotal_amount_set",
             )
@@ -190,7 +191,7 @@ def _adjustments(refund_id: str, body: dict) -> tuple[list[dict], list[dict]]:
                     "refunded shipping cannot be negative.",
                     field=f"{where}.subtotal_amount_set",
                 )
-            tax = money(
+            tax = money_field(
                 _shop_money(item.get("total_tax_amount_set")) or "0",
                 f"{where}.total_tax_amount_set",
             )
@@ -210,7 +211,7 @@ def _money_back(transactions: list) -> Decimal:
             continue
         if item.get("status") not in (None, "", "success"):
             continue
-        total += money(item.get("amount") or "0", f"transactions[{index}].amount")
+        total += money_field(item.get("amount") or "0", f"transactions[{index}].amount")
     return total
 
 
