@@ -686,14 +686,6 @@ class ShopifyOrderToXeroAndSage100(Flow):
             )
         return {"invoice_id": found["InvoiceID"], "sales_order_no": sales_order_no}
 
-    def _invoice_now(self, side: XeroSide, invoice_id: str) -> dict:
-        found = side.client.get_invoices(ids=[invoice_id])
-        if not found:
-            raise ReferenceMissing(
-                f"Xero invoice {invoice_id} no longer exists.", field="order"
-            )
-        return found[0]
-
     def _load_payment(self, run: Run, order: dict) -> dict:
         """One payment alone: a batch of one (the engine loads them in batches)."""
         (result,) = shopify_payment_batches.load_payments(self, [run], [order])
@@ -704,7 +696,7 @@ class ShopifyOrderToXeroAndSage100(Flow):
     def _load_cancellation(self, run: Run, order: dict) -> dict:
         side = xero(run)
         ours = run.state["resolved"]["invoice"]
-        invoice = self._invoice_now(side, ours["invoice_id"])
+        invoice = xero_documents.invoice_now(side.client, ours["invoice_id"])
         status = str(invoice.get("Status") or "")
         paid = Decimal(str(invoice.get("AmountPaid") or 0))
         result = {

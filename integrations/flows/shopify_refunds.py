@@ -69,7 +69,7 @@ def validate(run: Run, refund: dict) -> None:
     """The invoice to credit and the credit note's lines, before any write."""
     side = _side(run)
     order, invoice_id = _order_and_invoice(run, side, refund)
-    invoice = _invoice_now(side, invoice_id)
+    invoice = xero_documents.invoice_now(side.client, invoice_id)
     status = str(invoice.get("Status") or "")
     number = str(invoice.get("InvoiceNumber") or invoice_id)
     if status not in ("AUTHORISED", "PAID"):
@@ -169,15 +169,6 @@ def _order_and_invoice(run: Run, side, refund: dict) -> tuple[dict, str]:
             field="order",
         ) from exc
     return order, invoice_id
-
-
-def _invoice_now(side, invoice_id: str) -> dict:
-    found = side.client.get_invoices(ids=[invoice_id])
-    if not found:
-        raise ReferenceMissing(
-            f"Xero invoice {invoice_id} no longer exists.", field="order"
-        )
-    return found[0]
 
 
 def _lines(run: Run, side, refund: dict, order: dict, invoice: dict) -> list[dict]:
@@ -340,7 +331,7 @@ def load(run: Run, refund: dict) -> dict:
         f"{refund['order_id']}:{refund['refund_id']}", made["credit_note_id"],
     )  # fmt: skip
     note = xero_documents.credit_note_now(side.client, made["credit_note_id"])
-    invoice = _invoice_now(side, plan["invoice_id"])
+    invoice = xero_documents.invoice_now(side.client, plan["invoice_id"])
     allocated = run.once(
         "allocation", lambda: _allocate(run, side, refund, plan, note, invoice)
     )
@@ -448,7 +439,7 @@ def _allocate(run: Run, side, refund, plan, note: dict, invoice: dict) -> dict:
     except ValidationFailed as exc:
         # A payment or another refund settled part of the invoice meanwhile:
         # worked out again on the retry, not a person's problem.
-        now = _invoice_now(side, invoice_id)
+        now = xero_documents.invoice_now(side.client, invoice_id)
         if (now.get("Status"), _dec(now.get("AmountDue"))) != (
             invoice.get("Status"),
             due,

@@ -34,6 +34,16 @@ def key(record_key: str, step: str) -> str:
     return f"lb-{digest}-{step}"[:100]
 
 
+def invoice_now(client, invoice_id: str) -> dict:
+    """The invoice as Xero has it now (status, amounts due and paid)."""
+    found = client.get_invoices(ids=[invoice_id])
+    if not found:
+        raise ReferenceMissing(
+            f"Xero invoice {invoice_id} no longer exists.", field="order"
+        )
+    return found[0]
+
+
 def batch_key(prefix: str, runs, documents: list[dict]) -> str:
     """One Idempotency-Key for a batch write: the records' keys and what is
     sent, so a retry of the same write replays and a different one is new."""
